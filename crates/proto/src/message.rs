@@ -1,0 +1,171 @@
+//! Event ids and small helpers around the generated protobuf types.
+
+use crate::frame::{FrameKind, RawFrame, decode_control};
+use crate::pb;
+
+/// `conference_state_e`: the id of an application event.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum StateId {
+    LoginMcu = 1,
+    LoginRoom,
+    UserEnter,
+    UserLeave,
+    RoomExit,
+    UserTalk,
+    UserBcast,
+    UserChair,
+    Looked,
+    UserClose,
+    UserReqTalk,
+    ConnectMcuFailed,
+    LoginRoomFailed,
+    UserKicked,
+    UserVpos,
+    UpdateInteract,
+    UserChat,
+    UserVnc,
+    NickName,
+    RecvJoin,
+    RecvInvite,
+    RejectJoin,
+    AllowJoin,
+    RejectInvite,
+    AllowInvite,
+    Transparent,
+    UserAux,
+}
+
+impl StateId {
+    pub const fn id(self) -> u32 {
+        self as u32
+    }
+
+    pub fn from_u32(value: u32) -> Option<Self> {
+        use StateId::*;
+        const ALL: [StateId; 27] = [
+            LoginMcu,
+            LoginRoom,
+            UserEnter,
+            UserLeave,
+            RoomExit,
+            UserTalk,
+            UserBcast,
+            UserChair,
+            Looked,
+            UserClose,
+            UserReqTalk,
+            ConnectMcuFailed,
+            LoginRoomFailed,
+            UserKicked,
+            UserVpos,
+            UpdateInteract,
+            UserChat,
+            UserVnc,
+            NickName,
+            RecvJoin,
+            RecvInvite,
+            RejectJoin,
+            AllowJoin,
+            RejectInvite,
+            AllowInvite,
+            Transparent,
+            UserAux,
+        ];
+        let index = usize::try_from(value).ok()?.checked_sub(1)?;
+        ALL.get(index).copied()
+    }
+}
+
+/// Why a frame could not be read as a message of the expected side.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MessageError {
+    #[error("expected a control frame, got {0:?}")]
+    NotControl(FrameKind),
+    #[error("malformed control message: {0}")]
+    Decode(#[from] prost::DecodeError),
+    #[error("control message without a body")]
+    NoBody,
+}
+
+/// Decodes a client's control frame; a message with no body is malformed.
+pub fn decode_client(frame: &RawFrame) -> Result<(u32, pb::client_message::Body), MessageError> {
+    let message: pb::ClientMessage = decode_control_frame(frame)?;
+    let body = message.body.ok_or(MessageError::NoBody)?;
+    Ok((message.request_id, body))
+}
+
+/// Decodes an MCU's control frame.
+pub fn decode_server(frame: &RawFrame) -> Result<pb::server_message::Body, MessageError> {
+    let message: pb::ServerMessage = decode_control_frame(frame)?;
+    message.body.ok_or(MessageError::NoBody)
+}
+
+fn decode_control_frame<M: prost::Message + Default>(frame: &RawFrame) -> Result<M, MessageError> {
+    if frame.kind != FrameKind::Control {
+        return Err(MessageError::NotControl(frame.kind));
+    }
+    Ok(decode_control(frame)?)
+}
+
+impl pb::ServerMessage {
+    pub fn response(request_id: u32, code: u32, result: Option<pb::response::Result>) -> Self {
+        pb::ServerMessage {
+            body: Some(pb::server_message::Body::Response(pb::Response {
+                request_id,
+                code,
+                result,
+            })),
+        }
+    }
+
+    pub fn event(event: pb::Event) -> Self {
+        pb::ServerMessage {
+            body: Some(pb::server_message::Body::Event(event)),
+        }
+    }
+}
+
+impl pb::ClientMessage {
+    pub fn request(request_id: u32, body: pb::client_message::Body) -> Self {
+        pb::ClientMessage {
+            request_id,
+            body: Some(body),
+        }
+    }
+}
+
+impl pb::Event {
+    /// An event with no extra payload.
+    pub fn new(state: StateId, result: u32, user: Option<pb::UserInfo>) -> Self {
+        pb::Event {
+            state: state.id(),
+            result,
+            user,
+            extra: None,
+        }
+    }
+
+    pub fn with_extra(mut self, extra: pb::event::Extra) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_ids_match_the_vendor_numbering() {
+        assert_eq!(StateId::LoginMcu.id(), 1);
+        assert_eq!(StateId::Looked.id(), 9);
+        assert_eq!(StateId::UserChat.id(), 17);
+        assert_eq!(StateId::UserAux.id(), 27);
+        for id in 1..=27 {
+            assert_eq!(StateId::from_u32(id).map(StateId::id), Some(id));
+        }
+        assert_eq!(StateId::from_u32(0), None);
+        assert_eq!(StateId::from_u32(28), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! `libconference_sdk.so`: see README.md and docs/ARCHITECTURE.md.
