@@ -1,1 +1,95 @@
-fn main() {}
+//! Sets the soname of the cdylib and generates the C header with cbindgen.
+//!
+//! The header is always generated into `$OUT_DIR/conference_sdk.h`; the committed copy in
+//! `include/` is rewritten only with `CONFERENCE_SDK_BLESS_HEADER=1`, so the test that compares
+//! the two (tests/header.rs) can catch a committed header that is out of date.
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+
+/// Typedef name → the document's tag (`typedef struct _user_info_s {…} user_info_t;`).
+/// cbindgen's "type" style writes anonymous `typedef struct {…} name;`; the tags are added
+/// here. `conference_event_handler_t` stays anonymous, as in the document.
+const DOCUMENT_TAGS: &[(&str, &str)] = &[
+    ("conference_state_e", "_conference_state_e"),
+    ("conference_media_type_e", "_conference_media_type_e"),
+    ("ret_code_e", "_ret_code_e"),
+    ("intvite_type_e", "_intvite_type_e"),
+    ("aux_stream_state_info_t", "_aux_stream_state_info_s"),
+    ("conference_chat_info_t", "_conference_chat_info_s"),
+    ("media_info_t", "_media_info_s"),
+    ("room_info_t", "_room_info_s"),
+    ("user_info_t", "_user_info_s"),
+    ("audio_mixer_props_t", "_audio_mixer_props_s"),
+    ("transparent_data_info_t", "_transparent_data_info_s"),
+    ("looked_info_t", "_looked_info_s"),
+];
+
+fn main() {
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libconference_sdk.so");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=src");
+    println!("cargo:rerun-if-env-changed=CONFERENCE_SDK_BLESS_HEADER");
+
+    let crate_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+        .expect("cbindgen.toml is readable and valid");
+    let bindings = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(crate_dir.join("src/lib.rs"))
+        .generate()
+        .expect("cbindgen parses src/");
+    let mut raw = Vec::new();
+    bindings.write(&mut raw);
+    // Kept for debugging the tag rewriting below.
+    fs::write(out_dir.join("conference_sdk.cbindgen.h"), &raw).expect("OUT_DIR is writable");
+    let header = apply_document_tags(String::from_utf8(raw).expect("cbindgen writes UTF-8"));
+
+    fs::write(out_dir.join("conference_sdk.h"), &header).expect("OUT_DIR is writable");
+    if env::var_os("CONFERENCE_SDK_BLESS_HEADER").is_some_and(|v| v == "1") {
+        fs::write(crate_dir.join("include/conference_sdk.h"), &header)
+            .expect("include/ is writable");
+    }
+}
+
+/// Names the anonymous `typedef struct {` / `typedef enum {` that a `} name;` line closes.
+fn apply_document_tags(header: String) -> String {
+    let mut lines: Vec<String> = header.lines().map(str::to_owned).collect();
+    let mut open = None;
+    let mut tagged = Vec::new();
+    for i in 0..lines.len() {
+        if lines[i] == "typedef struct {" || lines[i] == "typedef enum {" {
+            open = Some(i);
+            continue;
+        }
+        let Some(name) = lines[i]
+            .strip_prefix("} ")
+            .and_then(|l| l.strip_suffix(';'))
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Some(start) = open.take() else { continue };
+        if let Some((_, tag)) = DOCUMENT_TAGS
+            .iter()
+            .find(|(typedef, _)| *typedef == name.as_str())
+        {
+            lines[start] = lines[start].replace(" {", &format!(" {tag} {{"));
+            tagged.push(name);
+        }
+    }
+    for (name, _) in DOCUMENT_TAGS {
+        assert!(
+            tagged.iter().filter(|t| t == name).count() == 1,
+            "cbindgen output has no single definition of `{name}`: update DOCUMENT_TAGS in build.rs"
+        );
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}

@@ -1,0 +1,13 @@
+//! The C ABI of `libconference_sdk.so`: types, the 29 exported functions, and the event sink
+//! that turns core events into C callbacks. No business logic lives here: it validates C
+//! input, converts, calls `conference_session::Sdk`, and converts back.
+
+#[macro_use]
+mod boundary;
+pub mod api;
+mod args;
+mod convert;
+mod instance;
+mod ret_code;
+mod sink;
+pub mod types;
