@@ -4,18 +4,67 @@
 //! until the MCU answers (or a timeout); `get_*` calls answer from a local cache; events reach
 //! the application through an [`EventSink`] called on one dedicated dispatcher thread.
 //!
-//! SKELETON: the API surface below is the contract between the C facade (`src/ffi/`) and this
-//! crate. Until the MCU session is wired in, every call that needs the MCU answers
-//! `ErrorCode::NotLoginErr`.
+//! The API surface below is the contract between the C facade (`src/ffi/`) and this crate.
+//!
+//! # Threads
+//! One `Sdk` runs three threads (four with the mixer): `conference-net` (a current-thread
+//! tokio runtime: the MCU connection, its reader and writer tasks), `conference-dispatch`
+//! (calls the [`EventSink`]), `conference-mixer` (with [`SdkConfig::mixer`]) and, only while a
+//! host name is being looked up, one `conference-resolve`. The calling thread of a control
+//! call blocks on a std channel, never inside the runtime, so any method may be called from
+//! any thread, including from inside the sink.
+//!
+//! # Events of the calls themselves
+//! - `connect` fires `LOGIN_MCU` (room count) or `CONNECT_MCU_FAILED` (the error) for every
+//!   attempt that got past the local state check (`ReloginedErr`, `InitErr` fire nothing).
+//! - `login_room` fires `LOGIN_ROOM` (own user, room) or `LOGIN_ROOM_FAILED` (the error,
+//!   `Timeout` included) likewise.
+//! - `disconnect` fires nothing: it sends `Goodbye`, closes the socket and forgets the
+//!   session (room included) at once; events the MCU sent before are still delivered.
+//! - `logout_room` returns the MCU's answer; the MCU's `ROOM_EXIT` (Success) is queued before
+//!   it returns.
+//! - Connection loss (EOF, socket error, 3 heartbeats of silence, `Bye`) fires `USER_CLOSE`
+//!   with `NetworkException` or the `Bye` code (also after a `ROOM_EXIT` for the same cause);
+//!   the session is then idle and `connect` works.
+//! - `shutdown` fires nothing; events still queued are discarded. It waits for a callback
+//!   running on another thread to return; called from a callback, it does not wait for its
+//!   own dispatcher thread, which ends when the callback returns.
+//!
+//! The full list of decisions is the "Session" section of `docs/DECISIONS.md`.
 
+mod cache;
+mod connection;
+mod convert;
+mod dispatcher;
+mod media;
+mod mixer_glue;
+mod requests;
+mod runtime;
+mod session;
+
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
 use bytes::Bytes;
 pub use conference_proto::message::StateId;
+use conference_proto::pb::client_message::Body;
 pub use conference_proto::pb::{
     AuxInfo, ChatInfo, LookedInfo, RoomInfo, TransparentInfo, UserInfo,
 };
 pub use conference_proto::{ErrorCode, MediaHeader, MediaType};
+use conference_proto::{MAX_CHAT_BYTES, MAX_TRANSPARENT_BYTES, pb};
+pub use dispatcher::{DropStats, MediaBudget};
+pub use media::SendBudget;
+use parking_lot::Mutex;
+
+use crate::cache::Cache;
+use crate::connection::ConnectParams;
+use crate::dispatcher::{Dispatcher, Queue};
+use crate::mixer_glue::MixerGlue;
+use crate::requests::RequestKind;
+use crate::runtime::NetRuntime;
+use crate::session::{Phase, Shared};
 
 pub type Result<T> = std::result::Result<T, ErrorCode>;
 
@@ -58,6 +107,28 @@ impl Default for SdkConfig {
         SdkConfig {
             mixer: None,
             request_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Internal bounds, for the load generator and tests; the defaults suit a recorder.
+#[derive(Clone, Debug)]
+pub struct Tuning {
+    /// Media that may wait for a slow [`EventSink`] before frames are dropped.
+    pub media_budget: MediaBudget,
+    /// Bound of the `send_stream` queue (`QueueFullErr` beyond).
+    pub send_budget: SendBudget,
+    /// How long a closing connection waits for its Goodbye to be flushed and for the MCU to
+    /// close its side (each), so that `disconnect` returns with the MCU done with the session.
+    pub disconnect_grace: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            media_budget: MediaBudget::default(),
+            send_budget: SendBudget::default(),
+            disconnect_grace: Duration::from_secs(1),
         }
     }
 }
@@ -136,131 +207,404 @@ pub trait EventSink: Send + 'static {
 
 /// One SDK instance: from `init` to `uninit`.
 pub struct Sdk {
-    config: SdkConfig,
-    _sink: parking_lot::Mutex<Box<dyn EventSink>>,
+    shared: Arc<Shared>,
+    threads: Mutex<Option<Threads>>,
+}
+
+struct Threads {
+    runtime: NetRuntime,
+    dispatcher: Dispatcher,
 }
 
 impl Sdk {
     /// Starts the runtime, the dispatcher thread and (with a mixer format) the mixer thread.
     pub fn start(config: SdkConfig, sink: Box<dyn EventSink>) -> Result<Sdk> {
+        Sdk::start_with(config, Tuning::default(), sink)
+    }
+
+    /// [`Sdk::start`] with explicit internal bounds.
+    pub fn start_with(config: SdkConfig, tuning: Tuning, sink: Box<dyn EventSink>) -> Result<Sdk> {
+        let events = Arc::new(Queue::new(tuning.media_budget));
+        let dispatcher = Dispatcher::start(Arc::clone(&events), sink).map_err(|err| {
+            tracing::error!(%err, "cannot start the dispatcher thread");
+            ErrorCode::ThreadErr
+        })?;
+        let mixer = match config.mixer {
+            Some(format) => match MixerGlue::start(format, Arc::clone(&events)) {
+                Ok(mixer) => Some(mixer),
+                Err(err) => {
+                    dispatcher.stop();
+                    return Err(err);
+                }
+            },
+            None => None,
+        };
+        let (runtime, handle) = match NetRuntime::start() {
+            Ok(started) => started,
+            Err(err) => {
+                if let Some(mixer) = mixer {
+                    mixer.stop();
+                }
+                dispatcher.stop();
+                return Err(err);
+            }
+        };
+        let shared = Arc::new(Shared::new(config, tuning, handle, events, mixer));
         Ok(Sdk {
-            config,
-            _sink: parking_lot::Mutex::new(sink),
+            shared,
+            threads: Mutex::new(Some(Threads {
+                runtime,
+                dispatcher,
+            })),
         })
     }
 
     pub fn config(&self) -> &SdkConfig {
-        &self.config
+        &self.shared.config
+    }
+
+    /// Media frames dropped so far because the sink could not keep up.
+    pub fn media_drop_stats(&self) -> DropStats {
+        self.shared.events.stats()
     }
 
     /// Stops everything and joins the threads. Called on the dispatcher thread (from inside a
-    /// callback) it does not wait for that thread, which ends after the callback returns.
-    pub fn shutdown(&self) {}
-
-    /// `connect_MCU`: blocks until the MCU accepted or refused the login.
-    pub fn connect(&self, _host: &str, _port: u16, _username: &str, _password: &str) -> Result<()> {
-        Err(ErrorCode::SockCnntErr)
+    /// callback) it does not wait for that thread, which ends after the callback returns,
+    /// delivering no more events. A connected session is closed as by [`Sdk::disconnect`]
+    /// (no event). Every later call fails with `InitErr`; a second `shutdown` does nothing.
+    pub fn shutdown(&self) {
+        let Some(threads) = self.threads.lock().take() else {
+            return;
+        };
+        let previous = {
+            let mut state = self.shared.state.lock();
+            let previous = std::mem::replace(&mut state.phase, Phase::Closed);
+            self.shared.reset(&mut state, Phase::Closed);
+            state.runtime = None;
+            previous
+        };
+        if let Phase::Connected(conn) = previous {
+            conn.close_locally();
+            conn.wait_closed(self.shared.tuning.disconnect_grace * 2);
+        }
+        if let Some(mixer) = self.shared.mixer.lock().take() {
+            mixer.stop();
+        }
+        threads.runtime.stop();
+        threads.dispatcher.stop();
     }
 
+    /// `connect_MCU`: blocks until the MCU accepted or refused the login (or the timeout).
+    pub fn connect(&self, host: &str, port: u16, username: &str, password: &str) -> Result<()> {
+        let (generation, runtime) = {
+            let mut state = self.shared.state.lock();
+            match state.phase {
+                Phase::Closed => return Err(ErrorCode::InitErr),
+                Phase::Connecting | Phase::Connected(_) => return Err(ErrorCode::ReloginedErr),
+                Phase::Idle => {}
+            }
+            let Some(runtime) = state.runtime.clone() else {
+                return Err(ErrorCode::InitErr);
+            };
+            state.generation += 1;
+            state.phase = Phase::Connecting;
+            (state.generation, runtime)
+        };
+        if port == 0 {
+            self.shared
+                .on_connect_failed(generation, ErrorCode::PortErr);
+            return Err(ErrorCode::PortErr);
+        }
+        let params = ConnectParams {
+            host: host.to_owned(),
+            port,
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        let (reply, answer) = sync_channel(1);
+        runtime.spawn(connection::run(
+            Arc::clone(&self.shared),
+            generation,
+            params,
+            reply,
+        ));
+        drop(runtime);
+        // No answer at all: the runtime stopped under the call (a concurrent `shutdown`).
+        answer.recv().unwrap_or(Err(ErrorCode::InitErr))
+    }
+
+    /// `disconnect_MCU`: sends Goodbye, closes the connection and forgets the session. Fires
+    /// no event. Returns once the MCU closed its side too (bounded by the disconnect grace).
     pub fn disconnect(&self) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+        let conn = {
+            let mut state = self.shared.state.lock();
+            let conn = state.connected()?;
+            self.shared.reset(&mut state, Phase::Idle);
+            conn
+        };
+        conn.close_locally();
+        conn.wait_closed(self.shared.tuning.disconnect_grace * 2);
+        Ok(())
     }
 
     pub fn room_count(&self) -> Result<usize> {
-        Err(ErrorCode::NotLoginErr)
+        self.read_cache(Cache::room_count)
     }
 
     /// `room_idx` is 0-based.
-    pub fn room_info(&self, _room_idx: usize) -> Result<RoomInfo> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn room_info(&self, room_idx: usize) -> Result<RoomInfo> {
+        self.read_cache(|cache| cache.room_info(room_idx))
     }
 
-    pub fn login_room(&self, _room_id: u32) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    /// `login_conference_room`: blocks until the MCU answered (or the timeout). Fires
+    /// LOGIN_ROOM or LOGIN_ROOM_FAILED.
+    pub fn login_room(&self, room_id: u32) -> Result<()> {
+        let conn = {
+            let mut state = self.shared.state.lock();
+            let conn = state.connected()?;
+            if state.cache.in_room() || state.joining {
+                return Err(ErrorCode::ReloginedErr);
+            }
+            state.joining = true;
+            conn
+        };
+        match conn.request(Body::JoinRoom(pb::JoinRoom { room_id }), RequestKind::Join) {
+            Ok(response) => {
+                ErrorCode::check(response.code)?;
+                match response.result {
+                    Some(pb::response::Result::Joined(_)) => Ok(()),
+                    _ => Err(ErrorCode::MsgErr),
+                }
+            }
+            Err(code) => {
+                self.shared.on_join_failed(conn.generation, code);
+                Err(code)
+            }
+        }
     }
 
+    /// `logout_conference_room`: returns the MCU's answer; the room is left in the cache when
+    /// it accepts, and its `ROOM_EXIT` event follows.
     pub fn logout_room(&self) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+        let conn = self.shared.state.lock().in_room()?;
+        let response = conn.request(Body::LeaveRoom(pb::LeaveRoom {}), RequestKind::Leave)?;
+        ErrorCode::check(response.code)
     }
 
-    pub fn kick(&self, _user_id: u32) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn kick(&self, user_id: u32) -> Result<()> {
+        self.room_call(Body::Kick(pb::Kick { user_id }))
     }
 
-    pub fn invite(&self, _user_id: u32, _invite_type: InviteType, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn invite(&self, user_id: u32, invite_type: InviteType, on: bool) -> Result<()> {
+        self.room_call(Body::Invite(pb::Invite {
+            user_id,
+            invite_type: convert::invite_type_to_wire(invite_type),
+            on,
+        }))
     }
 
-    pub fn answer_invite(&self, _user_id: u32, _accept: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn answer_invite(&self, user_id: u32, accept: bool) -> Result<()> {
+        self.room_call(Body::AnswerInvite(pb::AnswerInvite { user_id, accept }))
     }
 
+    /// In a room the cached record; connected outside a room, the id and user name only.
     pub fn own_user(&self) -> Result<UserInfo> {
-        Err(ErrorCode::NotLoginErr)
+        self.read_cache(Cache::own_user)
     }
 
     /// Users in the room, the caller included.
     pub fn user_count(&self) -> Result<usize> {
-        Err(ErrorCode::NotLoginErr)
+        self.read_cache(Cache::user_count)
     }
 
-    pub fn user(&self, _user_id: u32) -> Result<UserInfo> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn user(&self, user_id: u32) -> Result<UserInfo> {
+        self.read_cache(|cache| cache.user(user_id))
     }
 
     /// `dst_id` 0 = everyone. `content` is at most 127 bytes of UTF-8.
-    pub fn send_chat(&self, _dst_id: u32, _color: i32, _content: &[u8]) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn send_chat(&self, dst_id: u32, color: i32, content: &[u8]) -> Result<()> {
+        if content.len() > MAX_CHAT_BYTES {
+            return Err(ErrorCode::ParamErr);
+        }
+        self.room_call(Body::Chat(pb::Chat {
+            dst_id,
+            color,
+            content: Bytes::copy_from_slice(content),
+        }))
     }
 
-    pub fn apply_master(&self, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn apply_master(&self, on: bool) -> Result<()> {
+        self.room_call(Body::ApplyMaster(pb::ApplyMaster { on }))
     }
 
-    pub fn apply_talk(&self, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn apply_talk(&self, on: bool) -> Result<()> {
+        self.room_call(Body::ApplyTalk(pb::ApplyTalk { on }))
     }
 
-    pub fn apply_aux(&self, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn apply_aux(&self, on: bool) -> Result<()> {
+        self.room_call(Body::ApplyAux(pb::ApplyAux { on }))
     }
 
-    pub fn ctrl_talk(&self, _user_id: u32, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn ctrl_talk(&self, user_id: u32, on: bool) -> Result<()> {
+        self.room_call(Body::CtrlTalk(pb::CtrlTalk { user_id, on }))
     }
 
-    pub fn auth(&self, _kind: MediaKind, _src_id: u32, _dst_id: u32, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn auth(&self, kind: MediaKind, src_id: u32, dst_id: u32, on: bool) -> Result<()> {
+        self.room_call(Body::Auth(pb::Auth {
+            kind: convert::media_kind_to_wire(kind),
+            src_id,
+            dst_id,
+            on,
+        }))
     }
 
-    pub fn check(&self, _kind: MediaKind, _user_id: u32, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn check(&self, kind: MediaKind, user_id: u32, on: bool) -> Result<()> {
+        self.room_call(Body::Check(pb::Check {
+            kind: convert::media_kind_to_wire(kind),
+            user_id,
+            on,
+        }))
     }
 
-    pub fn bcast(&self, _kind: MediaKind, _user_id: u32, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn bcast(&self, kind: MediaKind, user_id: u32, on: bool) -> Result<()> {
+        self.room_call(Body::Bcast(pb::Bcast {
+            kind: convert::media_kind_to_wire(kind),
+            user_id,
+            on,
+        }))
     }
 
-    pub fn set_interact(&self, _user_id: u32) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn set_interact(&self, user_id: u32) -> Result<()> {
+        self.room_call(Body::SetInteract(pb::SetInteract { user_id }))
     }
 
-    /// Queues one media message; never blocks (`QueueFullErr` when the queue is full).
+    /// Queues one media message; never blocks (`QueueFullErr` when the queue is full). Every
+    /// header field goes out unchanged; the stream type comes from `media_type`. Aux stream
+    /// types need the caller to hold that aux slot (`AccessErr`).
     pub fn send_stream(
         &self,
-        _header: MediaHeader,
-        _payload: &[u8],
-        _media_type: MediaType,
+        header: MediaHeader,
+        payload: &[u8],
+        media_type: MediaType,
     ) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+        let conn = {
+            let state = self.shared.state.lock();
+            let conn = state.in_room()?;
+            if let Some(slot) = media_type.aux_slot()
+                && !state.cache.holds_aux(slot)
+            {
+                return Err(ErrorCode::AccessErr);
+            }
+            conn
+        };
+        let frame = media::encode_outgoing(header, payload, media_type)?;
+        conn.media.push(frame)
     }
 
-    pub fn recv_stream(&self, _user_id: u32, _media_type: MediaType, _on: bool) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn recv_stream(&self, user_id: u32, media_type: MediaType, on: bool) -> Result<()> {
+        self.room_call(Body::Subscribe(pb::Subscribe {
+            user_id,
+            media_type: media_type as u32,
+            on,
+        }))
     }
 
     /// `dst_id` 0 = everyone; at most 65,536 bytes.
-    pub fn send_transparent(&self, _dst_id: u32, _data: &[u8], _data_type: DataType) -> Result<()> {
-        Err(ErrorCode::NotLoginErr)
+    pub fn send_transparent(&self, dst_id: u32, data: &[u8], data_type: DataType) -> Result<()> {
+        if data.len() > MAX_TRANSPARENT_BYTES {
+            return Err(ErrorCode::ParamErr);
+        }
+        self.room_call(Body::Transparent(pb::Transparent {
+            dst_id,
+            data_type: data_type as u32,
+            data: Bytes::copy_from_slice(data),
+        }))
+    }
+
+    /// A request that needs a room; returns the MCU's accept/refuse code.
+    fn room_call(&self, body: Body) -> Result<()> {
+        let conn = self.shared.state.lock().in_room()?;
+        conn.call(body)
+    }
+
+    fn read_cache<T>(&self, read: impl FnOnce(&Cache) -> Result<T>) -> Result<T> {
+        let state = self.shared.state.lock();
+        if matches!(state.phase, Phase::Closed) {
+            return Err(ErrorCode::InitErr);
+        }
+        read(&state.cache)
+    }
+}
+
+impl Drop for Sdk {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The C facade keeps one `Sdk` in a global and calls it from any thread.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Sdk>();
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+
+    impl EventSink for Nothing {
+        fn deliver(&mut self, _event: Event) {}
+    }
+
+    #[test]
+    fn state_rules_before_connect_and_after_shutdown() {
+        let sdk = Sdk::start(SdkConfig::default(), Box::new(Nothing)).unwrap();
+        assert_eq!(sdk.room_count(), Err(ErrorCode::NotLoginErr));
+        assert_eq!(sdk.own_user(), Err(ErrorCode::NotLoginErr));
+        assert_eq!(sdk.login_room(1), Err(ErrorCode::NotLoginErr));
+        assert_eq!(sdk.logout_room(), Err(ErrorCode::NotLoginErr));
+        assert_eq!(sdk.disconnect(), Err(ErrorCode::NotLoginErr));
+        assert_eq!(sdk.kick(2), Err(ErrorCode::NotLoginErr));
+        assert_eq!(
+            sdk.send_stream(MediaHeader::default(), b"", MediaType::Audio),
+            Err(ErrorCode::NotLoginErr)
+        );
+        // Length limits are checked before anything else.
+        assert_eq!(
+            sdk.send_chat(0, 0, &[b'a'; MAX_CHAT_BYTES + 1]),
+            Err(ErrorCode::ParamErr)
+        );
+        assert_eq!(
+            sdk.send_transparent(0, &vec![0; MAX_TRANSPARENT_BYTES + 1], DataType::Binary),
+            Err(ErrorCode::ParamErr)
+        );
+        sdk.shutdown();
+        sdk.shutdown();
+        assert_eq!(sdk.room_count(), Err(ErrorCode::InitErr));
+        assert_eq!(sdk.disconnect(), Err(ErrorCode::InitErr));
+        assert_eq!(sdk.send_chat(0, 0, b"x"), Err(ErrorCode::InitErr));
+        assert_eq!(
+            sdk.connect("127.0.0.1", 1, "a", "b"),
+            Err(ErrorCode::InitErr)
+        );
+    }
+
+    #[test]
+    fn mixer_formats_are_validated() {
+        assert!(MixerFormat::new(44_100, 2, 32).is_ok());
+        assert_eq!(MixerFormat::new(22_050, 1, 16), Err(ErrorCode::ParamErr));
+        assert_eq!(MixerFormat::new(16_000, 3, 16), Err(ErrorCode::ParamErr));
+        assert_eq!(MixerFormat::new(16_000, 1, 8), Err(ErrorCode::ParamErr));
+        let sdk = Sdk::start(
+            SdkConfig {
+                mixer: Some(MixerFormat::new(48_000, 2, 16).unwrap()),
+                ..SdkConfig::default()
+            },
+            Box::new(Nothing),
+        )
+        .unwrap();
+        drop(sdk);
     }
 }

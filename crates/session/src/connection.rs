@@ -1,0 +1,522 @@
+//! One MCU connection: connect with a timeout, the Hello/login handshake, then a reader task
+//! (frames → cache, events, responses; heartbeat) and a writer task (control frames first,
+//! then queued media).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use conference_proto::frame::{FrameKind, RawFrame, decode_frame, encode_control};
+use conference_proto::media::MediaFrame;
+use conference_proto::message::decode_server;
+use conference_proto::pb::{self, client_message, server_message};
+use conference_proto::{ErrorCode, PROTOCOL_VERSION};
+use parking_lot::{Condvar, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, watch};
+
+use crate::media::MediaQueue;
+use crate::requests::{self, Pending, RequestKind};
+use crate::session::Shared;
+
+/// Heartbeats that may be missed before the MCU is declared dead.
+const MISSED_HEARTBEATS: u32 = 3;
+
+/// Used until the MCU states its heartbeat interval, and when it states 0.
+const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// Smallest heartbeat interval believed (a hostile or broken value must not spin the reader).
+const MIN_HEARTBEAT: Duration = Duration::from_millis(50);
+
+/// Read buffer growth step.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Where to connect, and as whom.
+pub(crate) struct ConnectParams {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+}
+
+/// A one-shot flag a thread can wait on with a timeout.
+struct Latch {
+    set: Mutex<bool>,
+    cond: Condvar,
+}
+
+impl Latch {
+    fn new() -> Self {
+        Latch {
+            set: Mutex::new(false),
+            cond: Condvar::new(),
+        }
+    }
+
+    fn set(&self) {
+        *self.set.lock() = true;
+        self.cond.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) -> bool {
+        let mut set = self.set.lock();
+        if !*set {
+            let _ = self.cond.wait_for(&mut set, timeout);
+        }
+        *set
+    }
+}
+
+/// The API side of a live connection.
+pub(crate) struct Conn {
+    pub generation: u64,
+    pub own_id: u32,
+    pub pending: Pending,
+    pub media: MediaQueue,
+    control: mpsc::UnboundedSender<Bytes>,
+    close: watch::Sender<bool>,
+    /// Cleared by a local close: frames still arriving are no longer delivered.
+    live: AtomicBool,
+    /// Set when the socket is closed and the tasks are gone.
+    done: Latch,
+    request_timeout: Duration,
+}
+
+impl Conn {
+    /// Sends a request and blocks the calling thread until the MCU answers or the timeout.
+    pub fn request(
+        &self,
+        body: client_message::Body,
+        kind: RequestKind,
+    ) -> Result<pb::Response, ErrorCode> {
+        let (id, rx) = self.pending.register(kind)?;
+        let frame = encode_control(&pb::ClientMessage::request(id, body));
+        if self.control.send(frame).is_err() {
+            self.pending.take(id);
+            return Err(ErrorCode::NetworkException);
+        }
+        requests::wait(&self.pending, id, &rx, self.request_timeout)
+    }
+
+    /// A request whose answer is only its code.
+    pub fn call(&self, body: client_message::Body) -> Result<(), ErrorCode> {
+        let response = self.request(body, RequestKind::Plain)?;
+        ErrorCode::check(response.code)
+    }
+
+    fn send_unanswered(&self, body: client_message::Body) {
+        let frame = encode_control(&pb::ClientMessage::request(0, body));
+        // A closed writer means the connection is already going.
+        let _ = self.control.send(frame);
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Ends the session from this side: Goodbye, then the socket closes. Waiting requests
+    /// fail with `NotLoginErr`.
+    pub fn close_locally(&self) {
+        self.live.store(false, Ordering::Release);
+        self.pending.close(ErrorCode::NotLoginErr);
+        self.send_unanswered(client_message::Body::Goodbye(pb::Goodbye {}));
+        self.close.send_replace(true);
+    }
+
+    /// Waits (bounded) until the connection task closed the socket.
+    pub fn wait_closed(&self, timeout: Duration) -> bool {
+        self.done.wait(timeout)
+    }
+}
+
+/// How a connection ended.
+enum End {
+    /// `disconnect` or `shutdown`.
+    Local,
+    /// The MCU closed it, went silent, or sent garbage: the USER_CLOSE reason.
+    Lost(ErrorCode),
+}
+
+/// The connection task: handshake, then reading until the end. Answers the `connect` call
+/// through `reply` as soon as the handshake is over.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    generation: u64,
+    params: ConnectParams,
+    reply: SyncSender<Result<(), ErrorCode>>,
+) {
+    let timeout = shared.config.request_timeout;
+    let established = tokio::time::timeout(timeout, establish(&params))
+        .await
+        .unwrap_or(Err(ErrorCode::Timeout));
+    let (stream, mut buf, login) = match established {
+        Ok(established) => established,
+        Err(code) => {
+            tracing::info!(host = %params.host, port = params.port, ?code, "connect failed");
+            shared.on_connect_failed(generation, code);
+            let _ = reply.send(Err(code));
+            return;
+        }
+    };
+    let mut heartbeat = heartbeat_interval(login.heartbeat_ms);
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let (close, close_rx) = watch::channel(false);
+    let conn = Arc::new(Conn {
+        generation,
+        own_id: login.user_id,
+        pending: Pending::new(),
+        media: MediaQueue::new(shared.tuning.send_budget),
+        control,
+        close,
+        live: AtomicBool::new(true),
+        done: Latch::new(),
+        request_timeout: timeout,
+    });
+    tracing::info!(user_id = login.user_id, server = %login.server_name, "connected to the MCU");
+    if let Err(code) = shared.on_connected(generation, &conn, login, &params.username) {
+        let _ = reply.send(Err(code));
+        conn.done.set();
+        return;
+    }
+    let _ = reply.send(Ok(()));
+
+    let (mut reader, writer) = stream.into_split();
+    let writer = tokio::spawn(write_loop(
+        writer,
+        control_rx,
+        Arc::clone(&conn),
+        close_rx.clone(),
+    ));
+    let end = read_loop(
+        &shared,
+        &conn,
+        &mut reader,
+        &mut buf,
+        &mut heartbeat,
+        close_rx,
+    )
+    .await;
+    conn.close.send_replace(true);
+    match end {
+        End::Local => {
+            // Goodbye is flushed, then the MCU closes its side; waiting for that means the
+            // MCU has forgotten this session when `disconnect` returns.
+            let grace = shared.tuning.disconnect_grace;
+            if tokio::time::timeout(grace, writer).await.is_ok() {
+                let _ = tokio::time::timeout(grace, drain(&mut reader)).await;
+            }
+        }
+        End::Lost(reason) => {
+            tracing::warn!(?reason, "MCU connection lost");
+            writer.abort();
+            conn.live.store(false, Ordering::Release);
+            conn.pending.close(ErrorCode::NetworkException);
+            shared.on_lost(generation, reason);
+        }
+    }
+    drop(reader);
+    conn.done.set();
+}
+
+/// Resolves, connects and logs in. Every failure maps to the code `connect_MCU` returns.
+async fn establish(
+    params: &ConnectParams,
+) -> Result<(TcpStream, BytesMut, pb::LoginResult), ErrorCode> {
+    let addrs = resolve(&params.host, params.port).await?;
+    let mut stream = connect_any(&addrs).await?;
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!(%err, "TCP_NODELAY not set");
+    }
+    let hello = pb::ClientMessage::request(
+        1,
+        client_message::Body::Hello(pb::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            client_name: concat!("conference_sdk ", env!("CARGO_PKG_VERSION")).into(),
+            username: params.username.clone(),
+            password: params.password.clone(),
+        }),
+    );
+    stream
+        .write_all(&encode_control(&hello))
+        .await
+        .map_err(|_| ErrorCode::SockSendErr)?;
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        while let Some(frame) = decode_frame(&mut buf).map_err(|_| ErrorCode::MsgErr)? {
+            match decode_server(&frame).map_err(|_| ErrorCode::MsgErr)? {
+                server_message::Body::Response(response) if response.request_id == 1 => {
+                    ErrorCode::check(response.code)?;
+                    return match response.result {
+                        Some(pb::response::Result::Login(login)) => Ok((stream, buf, login)),
+                        _ => Err(ErrorCode::MsgErr),
+                    };
+                }
+                server_message::Body::Bye(bye) => {
+                    return Err(ErrorCode::check(bye.code)
+                        .err()
+                        .unwrap_or(ErrorCode::SockRecvErr));
+                }
+                server_message::Body::Ping(_) => {}
+                _ => return Err(ErrorCode::MsgErr),
+            }
+        }
+        match stream.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return Err(ErrorCode::SockRecvErr),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// An IP literal, or a syntactically valid host name looked up by the system resolver.
+async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ErrorCode> {
+    let literal = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Ok(ip) = literal.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    if !is_host_name(host) {
+        return Err(ErrorCode::AddrErr);
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| ErrorCode::AddrErr)?
+        .collect();
+    if addrs.is_empty() {
+        return Err(ErrorCode::AddrErr);
+    }
+    Ok(addrs)
+}
+
+/// RFC 1123 host name syntax: checked before the resolver so garbage never reaches DNS.
+pub(crate) fn is_host_name(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, ErrorCode> {
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => return Ok(stream),
+            Err(err) => tracing::debug!(%addr, %err, "connect failed"),
+        }
+    }
+    Err(ErrorCode::SockCnntErr)
+}
+
+fn heartbeat_interval(ms: u32) -> Duration {
+    if ms == 0 {
+        DEFAULT_HEARTBEAT
+    } else {
+        Duration::from_millis(u64::from(ms)).max(MIN_HEARTBEAT)
+    }
+}
+
+async fn read_loop(
+    shared: &Shared,
+    conn: &Conn,
+    reader: &mut OwnedReadHalf,
+    buf: &mut BytesMut,
+    heartbeat: &mut Duration,
+    mut close: watch::Receiver<bool>,
+) -> End {
+    loop {
+        loop {
+            match decode_frame(buf) {
+                Ok(Some(frame)) => {
+                    if let Some(end) = handle_frame(shared, conn, frame, heartbeat) {
+                        return end;
+                    }
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    tracing::warn!(%err, "malformed frame from the MCU");
+                    return End::Lost(ErrorCode::NetworkException);
+                }
+            }
+        }
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
+        }
+        let silence = *heartbeat * MISSED_HEARTBEATS;
+        tokio::select! {
+            _ = close.changed() => return End::Local,
+            read = tokio::time::timeout(silence, reader.read_buf(buf)) => match read {
+                Err(_) => {
+                    tracing::warn!(?silence, "no frame from the MCU: declared dead");
+                    return End::Lost(ErrorCode::NetworkException);
+                }
+                Ok(Ok(0)) => return End::Lost(ErrorCode::NetworkException),
+                Ok(Err(err)) => {
+                    tracing::debug!(%err, "read failed");
+                    return End::Lost(ErrorCode::NetworkException);
+                }
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+}
+
+/// One frame from the MCU. `Some` ends the connection.
+fn handle_frame(
+    shared: &Shared,
+    conn: &Conn,
+    frame: RawFrame,
+    heartbeat: &mut Duration,
+) -> Option<End> {
+    if !conn.is_live() {
+        return Some(End::Local);
+    }
+    if frame.kind == FrameKind::Media {
+        match MediaFrame::from_frame_bytes(frame.bytes.freeze()) {
+            Ok(media) => shared.on_media(conn, media),
+            Err(err) => tracing::debug!(%err, "media frame skipped"),
+        }
+        return None;
+    }
+    let body = match decode_server(&frame) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::warn!(%err, "malformed control message from the MCU");
+            return Some(End::Lost(ErrorCode::NetworkException));
+        }
+    };
+    match body {
+        server_message::Body::Response(response) => {
+            shared.on_response(conn.generation, conn, response)
+        }
+        server_message::Body::Event(event) => shared.on_event(conn.generation, event),
+        server_message::Body::Ping(ping) => {
+            if ping.heartbeat_ms != 0 {
+                *heartbeat = heartbeat_interval(ping.heartbeat_ms);
+            }
+            conn.send_unanswered(client_message::Body::Pong(pb::Pong { nonce: ping.nonce }));
+        }
+        server_message::Body::UserUpdate(update) => {
+            shared.on_user_update(conn.generation, update.users)
+        }
+        server_message::Body::Bye(bye) => {
+            tracing::info!(code = bye.code, "the MCU said goodbye");
+            let reason = ErrorCode::check(bye.code)
+                .err()
+                .unwrap_or(ErrorCode::NetworkException);
+            return Some(End::Lost(reason));
+        }
+    }
+    None
+}
+
+/// Writes control frames as they come and media frames in between; flushes when idle.
+async fn write_loop(
+    writer: OwnedWriteHalf,
+    mut control: mpsc::UnboundedReceiver<Bytes>,
+    conn: Arc<Conn>,
+    mut close: watch::Receiver<bool>,
+) {
+    let mut out = BufWriter::with_capacity(READ_CHUNK, writer);
+    let result: std::io::Result<()> = async {
+        loop {
+            // Control first: replies and requests never wait behind media.
+            while let Ok(frame) = control.try_recv() {
+                out.write_all(&frame).await?;
+            }
+            if *close.borrow() {
+                break;
+            }
+            if let Some(frame) = conn.media.pop() {
+                out.write_all(&frame).await?;
+                continue;
+            }
+            out.flush().await?;
+            tokio::select! {
+                biased;
+                frame = control.recv() => match frame {
+                    Some(frame) => out.write_all(&frame).await?,
+                    None => break,
+                },
+                changed = close.changed() => if changed.is_err() {
+                    break;
+                },
+                () = conn.media.ready() => {}
+            }
+        }
+        out.flush().await?;
+        out.shutdown().await
+    }
+    .await;
+    if let Err(err) = result {
+        tracing::debug!(%err, "MCU connection write ended");
+    }
+}
+
+/// Reads and discards until the MCU closes its side.
+async fn drain(reader: &mut OwnedReadHalf) {
+    let mut sink = [0u8; 4096];
+    while let Ok(n) = reader.read(&mut sink).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_are_checked_before_any_lookup() {
+        for good in ["localhost", "mcu.example.com", "a-b.c1", "x.", "A"] {
+            assert!(is_host_name(good), "{good}");
+        }
+        let long_label = "a".repeat(64);
+        for bad in [
+            "",
+            "not a host!",
+            "-a.b",
+            "a-.b",
+            "a..b",
+            "host:80",
+            long_label.as_str(),
+            "é.com",
+        ] {
+            assert!(!is_host_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn heartbeat_is_bounded() {
+        assert_eq!(heartbeat_interval(0), DEFAULT_HEARTBEAT);
+        assert_eq!(heartbeat_interval(1), MIN_HEARTBEAT);
+        assert_eq!(heartbeat_interval(2_000), Duration::from_secs(2));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn bad_addresses_never_reach_the_network() {
+        assert_eq!(resolve("not a host!", 1).await, Err(ErrorCode::AddrErr));
+        assert_eq!(resolve("", 1).await, Err(ErrorCode::AddrErr));
+        assert_eq!(
+            resolve("[::1]", 7).await,
+            Ok(vec!["[::1]:7".parse().unwrap()])
+        );
+        assert_eq!(
+            resolve("127.0.0.1", 7).await,
+            Ok(vec!["127.0.0.1:7".parse().unwrap()])
+        );
+    }
+}

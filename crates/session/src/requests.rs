@@ -1,0 +1,191 @@
+//! Request/response matching: request ids, the map of requests waiting for the MCU, and the
+//! blocking wait of the calling (C) thread.
+//!
+//! The caller blocks on a std channel, never inside the runtime; the connection's reader task
+//! completes the entry without blocking (the channel has room for the one answer).
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::time::Duration;
+
+use conference_proto::ErrorCode;
+use conference_proto::pb;
+use parking_lot::Mutex;
+
+/// What the reader must do besides waking the caller when the answer arrives.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    Plain,
+    /// `login_conference_room`: a refusal fires LOGIN_ROOM_FAILED.
+    Join,
+    /// `logout_conference_room`: an acceptance leaves the room in the cache.
+    Leave,
+}
+
+/// The answer a waiting caller gets: the MCU's response, or why there will be none.
+pub(crate) type Answer = Result<pb::Response, ErrorCode>;
+
+/// A request waiting for its response.
+pub(crate) struct Waiter {
+    pub kind: RequestKind,
+    reply: SyncSender<Answer>,
+}
+
+impl Waiter {
+    /// Wakes the caller. Never blocks: the channel holds exactly this one answer.
+    pub fn answer(self, answer: Answer) {
+        // The caller may have given up (timeout); nobody to tell then.
+        let _ = self.reply.try_send(answer);
+    }
+}
+
+/// The requests in flight on one connection.
+pub(crate) struct Pending {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    next_id: u32,
+    /// Set once the connection is gone: new requests fail at once with this code.
+    closed: Option<ErrorCode>,
+    waiting: HashMap<u32, Waiter>,
+}
+
+impl Pending {
+    pub fn new() -> Self {
+        Pending {
+            inner: Mutex::new(Inner {
+                next_id: 1,
+                closed: None,
+                waiting: HashMap::new(),
+            }),
+        }
+    }
+
+    /// Allocates a request id (never 0, which marks messages without a response) and
+    /// registers the waiter.
+    pub fn register(&self, kind: RequestKind) -> Result<(u32, Receiver<Answer>), ErrorCode> {
+        let mut inner = self.inner.lock();
+        if let Some(code) = inner.closed {
+            return Err(code);
+        }
+        let mut id = inner.next_id;
+        // Skip 0 and ids still waiting (only possible after 2^32 requests).
+        while id == 0 || inner.waiting.contains_key(&id) {
+            id = id.wrapping_add(1);
+        }
+        inner.next_id = id.wrapping_add(1);
+        let (reply, rx) = sync_channel(1);
+        inner.waiting.insert(id, Waiter { kind, reply });
+        Ok((id, rx))
+    }
+
+    /// Takes the waiter of a response; `None` for an unknown or abandoned id.
+    pub fn take(&self, id: u32) -> Option<Waiter> {
+        self.inner.lock().waiting.remove(&id)
+    }
+
+    /// Fails every waiting request with `code`, and every later one.
+    pub fn close(&self, code: ErrorCode) {
+        let waiting: Vec<Waiter> = {
+            let mut inner = self.inner.lock();
+            inner.closed.get_or_insert(code);
+            inner.waiting.drain().map(|(_, waiter)| waiter).collect()
+        };
+        for waiter in waiting {
+            waiter.answer(Err(code));
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner.lock().waiting.len()
+    }
+}
+
+/// Blocks the calling thread until the answer of request `id` or the timeout. On timeout the
+/// request is forgotten, so a late response is ignored.
+pub(crate) fn wait(pending: &Pending, id: u32, rx: &Receiver<Answer>, timeout: Duration) -> Answer {
+    match rx.recv_timeout(timeout) {
+        Ok(answer) => answer,
+        Err(RecvTimeoutError::Timeout) => {
+            if pending.take(id).is_none() {
+                // Answered between the timeout and the removal: take that answer.
+                if let Ok(answer) = rx.try_recv() {
+                    return answer;
+                }
+            }
+            Err(ErrorCode::Timeout)
+        }
+        // The waiter was dropped without an answer: the runtime is gone.
+        Err(RecvTimeoutError::Disconnected) => Err(ErrorCode::NetworkException),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(id: u32, code: u32) -> pb::Response {
+        pb::Response {
+            request_id: id,
+            code,
+            result: None,
+        }
+    }
+
+    #[test]
+    fn responses_reach_the_request_with_their_id_in_any_order() {
+        let pending = Pending::new();
+        let (a, rx_a) = pending.register(RequestKind::Plain).unwrap();
+        let (b, rx_b) = pending.register(RequestKind::Join).unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a, 0);
+        let waiter_b = pending.take(b).unwrap();
+        assert_eq!(waiter_b.kind, RequestKind::Join);
+        waiter_b.answer(Ok(response(b, 0x10014)));
+        pending.take(a).unwrap().answer(Ok(response(a, 0)));
+        let got_b = wait(&pending, b, &rx_b, Duration::from_secs(1)).unwrap();
+        let got_a = wait(&pending, a, &rx_a, Duration::from_secs(1)).unwrap();
+        assert_eq!((got_a.request_id, got_a.code), (a, 0));
+        assert_eq!((got_b.request_id, got_b.code), (b, 0x10014));
+        assert!(pending.take(a).is_none(), "an id completes once");
+    }
+
+    #[test]
+    fn a_timed_out_request_is_forgotten_and_its_late_response_ignored() {
+        let pending = Pending::new();
+        let (id, rx) = pending.register(RequestKind::Plain).unwrap();
+        assert_eq!(
+            wait(&pending, id, &rx, Duration::from_millis(1)),
+            Err(ErrorCode::Timeout)
+        );
+        assert_eq!(pending.len(), 0);
+        assert!(pending.take(id).is_none());
+    }
+
+    #[test]
+    fn closing_fails_waiting_and_later_requests() {
+        let pending = Pending::new();
+        let (id, rx) = pending.register(RequestKind::Leave).unwrap();
+        pending.close(ErrorCode::NetworkException);
+        assert_eq!(
+            wait(&pending, id, &rx, Duration::from_secs(1)),
+            Err(ErrorCode::NetworkException)
+        );
+        assert_eq!(
+            pending.register(RequestKind::Plain).err(),
+            Some(ErrorCode::NetworkException)
+        );
+    }
+
+    #[test]
+    fn request_ids_skip_zero_when_wrapping() {
+        let pending = Pending::new();
+        pending.inner.lock().next_id = u32::MAX;
+        let (first, _rx1) = pending.register(RequestKind::Plain).unwrap();
+        let (second, _rx2) = pending.register(RequestKind::Plain).unwrap();
+        assert_eq!(first, u32::MAX);
+        assert_eq!(second, 1);
+    }
+}

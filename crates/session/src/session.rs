@@ -1,0 +1,300 @@
+//! The state shared by the API calls, the connection task and the dispatcher: which phase the
+//! session is in, the cache, and how MCU messages turn into cache updates and events.
+//!
+//! Lock order: `State` before the dispatcher queue (events are queued while the state lock is
+//! held, so the event order is the order of the cache updates). Nothing blocks while holding
+//! the state lock: no network wait, no thread join, no application callback.
+
+use std::sync::Arc;
+
+use conference_proto::ErrorCode;
+use conference_proto::media::MediaFrame;
+use conference_proto::message::StateId;
+use conference_proto::pb;
+use parking_lot::Mutex;
+use tokio::runtime::Handle;
+
+use crate::cache::Cache;
+use crate::connection::Conn;
+use crate::convert::{local_event, state_event};
+use crate::dispatcher::Queue;
+use crate::mixer_glue::MixerGlue;
+use crate::requests::RequestKind;
+use crate::{Event, EventExtra, MediaEvent, SdkConfig, StateEvent, Tuning};
+
+/// Where the session stands with the MCU.
+pub(crate) enum Phase {
+    Idle,
+    /// A `connect` is in flight.
+    Connecting,
+    Connected(Arc<Conn>),
+    /// After `shutdown`: nothing works any more.
+    Closed,
+}
+
+pub(crate) struct State {
+    pub phase: Phase,
+    /// Incremented by every `connect`; a connection task only touches the session while its
+    /// generation is the current one.
+    pub generation: u64,
+    pub cache: Cache,
+    /// A `login_room` is in flight.
+    pub joining: bool,
+    /// Dropped at shutdown: a live handle keeps the runtime's descriptors open.
+    pub runtime: Option<Handle>,
+}
+
+impl State {
+    /// The live connection of generation `generation`, if that is still the current one.
+    fn current(&self, generation: u64) -> Option<&Arc<Conn>> {
+        match &self.phase {
+            Phase::Connected(conn) if self.generation == generation => Some(conn),
+            _ => None,
+        }
+    }
+
+    /// The connection, for calls that need one (`NotLoginErr` otherwise).
+    pub fn connected(&self) -> Result<Arc<Conn>, ErrorCode> {
+        match &self.phase {
+            Phase::Connected(conn) => Ok(Arc::clone(conn)),
+            Phase::Closed => Err(ErrorCode::InitErr),
+            Phase::Idle | Phase::Connecting => Err(ErrorCode::NotLoginErr),
+        }
+    }
+
+    /// The connection, for room-scoped calls.
+    pub fn in_room(&self) -> Result<Arc<Conn>, ErrorCode> {
+        let conn = self.connected()?;
+        if self.cache.in_room() {
+            Ok(conn)
+        } else {
+            Err(ErrorCode::NotLoginErr)
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub config: SdkConfig,
+    pub tuning: Tuning,
+    pub state: Mutex<State>,
+    pub events: Arc<Queue>,
+    /// Taken (stopped) at shutdown. Lock order: after `state`.
+    pub mixer: Mutex<Option<MixerGlue>>,
+}
+
+impl Shared {
+    pub fn new(
+        config: SdkConfig,
+        tuning: Tuning,
+        runtime: Handle,
+        events: Arc<Queue>,
+        mixer: Option<MixerGlue>,
+    ) -> Self {
+        Shared {
+            config,
+            tuning,
+            state: Mutex::new(State {
+                phase: Phase::Idle,
+                generation: 0,
+                cache: Cache::default(),
+                joining: false,
+                runtime: Some(runtime),
+            }),
+            events,
+            mixer: Mutex::new(mixer),
+        }
+    }
+
+    fn set_mixer_active(&self, active: bool) {
+        if let Some(mixer) = self.mixer.lock().as_ref() {
+            mixer.set_active(active);
+        }
+    }
+
+    fn emit(&self, event: StateEvent) {
+        self.events.push(Event::State(event));
+    }
+
+    /// Leaves the room in the cache; the mixer stops.
+    fn left_room(&self, state: &mut State) {
+        state.cache.leave_room();
+        self.set_mixer_active(false);
+    }
+
+    /// Forgets the whole session (connection lost, `disconnect`, `shutdown`).
+    pub fn reset(&self, state: &mut State, phase: Phase) {
+        state.phase = phase;
+        state.joining = false;
+        state.cache.clear();
+        self.set_mixer_active(false);
+    }
+
+    /// The handshake succeeded: the session is connected unless `shutdown` or `disconnect`
+    /// came first. Fires LOGIN_MCU with the room count.
+    pub fn on_connected(
+        &self,
+        generation: u64,
+        conn: &Arc<Conn>,
+        login: pb::LoginResult,
+        username: &str,
+    ) -> Result<(), ErrorCode> {
+        let mut state = self.state.lock();
+        if state.generation != generation || !matches!(state.phase, Phase::Connecting) {
+            return Err(match state.phase {
+                Phase::Closed => ErrorCode::InitErr,
+                _ => ErrorCode::NotLoginErr,
+            });
+        }
+        let room_count = i32::try_from(login.rooms.len()).unwrap_or(i32::MAX);
+        state.cache.on_login(login.user_id, username, login.rooms);
+        state.phase = Phase::Connected(Arc::clone(conn));
+        self.emit(local_event(
+            StateId::LoginMcu,
+            0,
+            None,
+            EventExtra::RoomCount(room_count),
+        ));
+        Ok(())
+    }
+
+    /// The connection or the handshake failed: fires CONNECT_MCU_FAILED with the error.
+    pub fn on_connect_failed(&self, generation: u64, code: ErrorCode) {
+        let mut state = self.state.lock();
+        if state.generation == generation && matches!(state.phase, Phase::Connecting) {
+            state.phase = Phase::Idle;
+        }
+        self.emit(local_event(
+            StateId::ConnectMcuFailed,
+            code.code(),
+            None,
+            EventExtra::None,
+        ));
+    }
+
+    /// The MCU connection ended without `disconnect`: fires USER_CLOSE with the reason.
+    pub fn on_lost(&self, generation: u64, reason: ErrorCode) {
+        let mut state = self.state.lock();
+        if state.current(generation).is_none() {
+            return;
+        }
+        self.reset(&mut state, Phase::Idle);
+        self.emit(local_event(
+            StateId::UserClose,
+            reason.code(),
+            None,
+            EventExtra::None,
+        ));
+    }
+
+    /// A response: side effects of room logins and logouts first, then the waiting caller.
+    pub fn on_response(&self, generation: u64, conn: &Conn, response: pb::Response) {
+        let waiter = conn.pending.take(response.request_id);
+        {
+            let mut state = self.state.lock();
+            if state.current(generation).is_some() {
+                let kind = waiter.as_ref().map(|w| w.kind);
+                let accepted = response.code == 0;
+                match (&response.result, kind) {
+                    // Applied even if the caller gave up waiting: the MCU put us in the room.
+                    (Some(pb::response::Result::Joined(joined)), _) if accepted => {
+                        state.joining = false;
+                        let (own, room) = state.cache.enter_room(joined.clone());
+                        self.emit(local_event(
+                            StateId::LoginRoom,
+                            0,
+                            Some(own),
+                            EventExtra::Room(room),
+                        ));
+                        // After LOGIN_ROOM is queued, so no mixed frame precedes it.
+                        self.set_mixer_active(true);
+                    }
+                    (_, Some(RequestKind::Join)) => {
+                        state.joining = false;
+                        let code = if accepted {
+                            // Accepted without the room: a broken MCU answer.
+                            ErrorCode::MsgErr.code()
+                        } else {
+                            response.code
+                        };
+                        self.emit(local_event(
+                            StateId::LoginRoomFailed,
+                            code,
+                            None,
+                            EventExtra::None,
+                        ));
+                    }
+                    (_, Some(RequestKind::Leave)) if accepted => self.left_room(&mut state),
+                    _ => {}
+                }
+            }
+        }
+        match waiter {
+            Some(waiter) => waiter.answer(Ok(response)),
+            None => tracing::debug!(
+                id = response.request_id,
+                "response to a request nobody waits for"
+            ),
+        }
+    }
+
+    /// A `login_room` got no answer (timeout): fires LOGIN_ROOM_FAILED. Nothing when the
+    /// connection is gone (its USER_CLOSE says why).
+    pub fn on_join_failed(&self, generation: u64, code: ErrorCode) {
+        let mut state = self.state.lock();
+        if state.current(generation).is_some() && state.joining && !state.cache.in_room() {
+            state.joining = false;
+            self.emit(local_event(
+                StateId::LoginRoomFailed,
+                code.code(),
+                None,
+                EventExtra::None,
+            ));
+        }
+    }
+
+    /// An application event: cache first, then the event.
+    pub fn on_event(&self, generation: u64, event: pb::Event) {
+        let Some(event) = state_event(event) else {
+            return;
+        };
+        let mut state = self.state.lock();
+        if state.current(generation).is_none() {
+            return;
+        }
+        let was_in_room = state.cache.in_room();
+        state.cache.apply_event(event.state, event.user.as_ref());
+        if was_in_room && !state.cache.in_room() {
+            self.left_room(&mut state);
+        }
+        self.emit(event);
+    }
+
+    pub fn on_user_update(&self, generation: u64, users: Vec<pb::UserInfo>) {
+        let mut state = self.state.lock();
+        if state.current(generation).is_some() {
+            state.cache.update_users(users);
+        }
+    }
+
+    /// A media frame from another user: to the application, and audio to the mixer.
+    pub fn on_media(&self, conn: &Conn, frame: MediaFrame) {
+        let Some(media_type) = frame.header.stream() else {
+            return;
+        };
+        if !conn.is_live() {
+            return;
+        }
+        if media_type == conference_proto::MediaType::Audio
+            && frame.header.sender_id != conn.own_id
+            && let Some(mixer) = self.mixer.lock().as_ref()
+        {
+            mixer.feed(&frame.header, &frame.payload);
+        }
+        self.events.push(Event::Media(MediaEvent {
+            user_id: i32::try_from(frame.header.sender_id).unwrap_or(i32::MAX),
+            media_type,
+            header: frame.header,
+            payload: frame.payload,
+        }));
+    }
+}

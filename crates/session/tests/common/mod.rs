@@ -1,0 +1,260 @@
+//! Shared helpers of the session's end-to-end tests: an event sink that records everything
+//! and lets the test wait for a given event, and clients connected to the real MCU.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use conference_session::{
+    Event, EventExtra, EventSink, MediaEvent, Sdk, SdkConfig, StateEvent, StateId, UserInfo,
+};
+use conference_testkit::{McuProcess, TestConfig};
+use parking_lot::{Condvar, Mutex};
+
+/// How long a test waits for an event that must come. Generous: only a failure waits it out.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// What one client's sink has seen, shared with the test thread.
+#[derive(Default)]
+pub struct Log {
+    events: Mutex<Vec<Event>>,
+    changed: Condvar,
+}
+
+impl Log {
+    pub fn push(&self, event: Event) {
+        self.events.lock().push(event);
+        self.changed.notify_all();
+    }
+
+    pub fn all(&self) -> Vec<Event> {
+        self.events.lock().clone()
+    }
+
+    pub fn states(&self) -> Vec<StateEvent> {
+        self.events
+            .lock()
+            .iter()
+            .filter_map(|e| match e {
+                Event::State(s) => Some(s.clone()),
+                Event::Media(_) => None,
+            })
+            .collect()
+    }
+
+    pub fn media(&self) -> Vec<MediaEvent> {
+        self.events
+            .lock()
+            .iter()
+            .filter_map(|e| match e {
+                Event::Media(m) => Some(m.clone()),
+                Event::State(_) => None,
+            })
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.events.lock().clear();
+    }
+
+    /// A position in the log: the `*_since` waits only look at later events.
+    pub fn mark(&self) -> usize {
+        self.events.lock().len()
+    }
+
+    /// Waits until an event satisfies `pred`; returns it. Panics after [`WAIT`].
+    pub fn wait_for(&self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        self.wait_for_since(0, what, pred)
+    }
+
+    pub fn wait_for_since(&self, mark: usize, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = Instant::now() + WAIT;
+        let mut events = self.events.lock();
+        loop {
+            if let Some(found) = events.iter().skip(mark).find(|e| pred(e)) {
+                return found.clone();
+            }
+            if self.changed.wait_until(&mut events, deadline).timed_out() {
+                let seen: Vec<String> = events.iter().map(describe).collect();
+                panic!("timed out waiting for {what}; seen: {seen:#?}");
+            }
+        }
+    }
+
+    /// Waits for a state event with this id (and predicate on it).
+    pub fn wait_state(&self, state: StateId, pred: impl Fn(&StateEvent) -> bool) -> StateEvent {
+        self.wait_state_since(0, state, pred)
+    }
+
+    pub fn wait_state_since(
+        &self,
+        mark: usize,
+        state: StateId,
+        pred: impl Fn(&StateEvent) -> bool,
+    ) -> StateEvent {
+        match self.wait_for_since(
+            mark,
+            &format!("{state:?}"),
+            |e| matches!(e, Event::State(s) if s.state == state && pred(s)),
+        ) {
+            Event::State(s) => s,
+            Event::Media(_) => unreachable!(),
+        }
+    }
+
+    /// Waits until `count` media events satisfy `pred`.
+    pub fn wait_media(&self, count: usize, pred: impl Fn(&MediaEvent) -> bool) -> Vec<MediaEvent> {
+        let deadline = Instant::now() + WAIT;
+        let mut events = self.events.lock();
+        loop {
+            let found: Vec<MediaEvent> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Media(m) if pred(m) => Some(m.clone()),
+                    _ => None,
+                })
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            if self.changed.wait_until(&mut events, deadline).timed_out() {
+                panic!(
+                    "timed out waiting for {count} media events, got {}",
+                    found.len()
+                );
+            }
+        }
+    }
+
+    /// The state events after `mark`.
+    pub fn states_since(&self, mark: usize) -> Vec<StateEvent> {
+        self.events
+            .lock()
+            .iter()
+            .skip(mark)
+            .filter_map(|e| match e {
+                Event::State(s) => Some(s.clone()),
+                Event::Media(_) => None,
+            })
+            .collect()
+    }
+
+    /// The state events with this id seen so far.
+    pub fn count_state(&self, state: StateId) -> usize {
+        self.states().iter().filter(|s| s.state == state).count()
+    }
+}
+
+fn describe(event: &Event) -> String {
+    match event {
+        Event::State(s) => format!(
+            "{:?} result={:#x} user={:?} extra={:?}",
+            s.state,
+            s.result,
+            s.user.as_ref().map(|u| u.id),
+            s.extra
+        ),
+        Event::Media(m) => format!(
+            "media user={} {:?} {} bytes",
+            m.user_id,
+            m.media_type,
+            m.payload.len()
+        ),
+    }
+}
+
+/// A sink recording into a [`Log`].
+pub struct Recorder(pub Arc<Log>);
+
+impl EventSink for Recorder {
+    fn deliver(&mut self, event: Event) {
+        self.0.push(event);
+    }
+}
+
+/// One SDK instance with its log.
+pub struct Client {
+    pub sdk: Sdk,
+    pub log: Arc<Log>,
+}
+
+impl Client {
+    pub fn start(config: SdkConfig) -> Client {
+        let log = Arc::new(Log::default());
+        let sdk = Sdk::start(config, Box::new(Recorder(Arc::clone(&log)))).expect("start");
+        Client { sdk, log }
+    }
+
+    /// Started, connected as `name` (password = name) and in room 1001.
+    pub fn join(mcu: &McuProcess, name: &str, config: SdkConfig) -> Client {
+        let client = Client::start(config);
+        client
+            .sdk
+            .connect("127.0.0.1", mcu.addr.port(), name, name)
+            .unwrap_or_else(|e| panic!("connect {name}: {e:?}"));
+        client
+            .sdk
+            .login_room(1001)
+            .unwrap_or_else(|e| panic!("login {name}: {e:?}"));
+        client
+    }
+
+    pub fn own_id(&self) -> u32 {
+        self.sdk.own_user().expect("own user").id
+    }
+
+    pub fn user(&self, id: u32) -> UserInfo {
+        self.sdk.user(id).expect("user in cache")
+    }
+}
+
+/// A state event's user id.
+pub fn user_id(event: &StateEvent) -> Option<u32> {
+    event.user.as_ref().map(|u| u.id)
+}
+
+pub fn is_none(extra: &EventExtra) -> bool {
+    matches!(extra, EventExtra::None)
+}
+
+/// The demo MCU (teacher = chair id 1, class1..class8 = ids 2..9, room 1001) and clients in
+/// room 1001, each having seen the others enter.
+pub struct Lesson {
+    pub mcu: McuProcess,
+    pub clients: Vec<Client>,
+}
+
+impl Lesson {
+    pub fn start(names: &[&str]) -> Lesson {
+        let mcu = McuProcess::spawn(Some(&TestConfig::demo().to_toml()));
+        let clients: Vec<Client> = names
+            .iter()
+            .map(|name| Client::join(&mcu, name, SdkConfig::default()))
+            .collect();
+        for (i, early) in clients.iter().enumerate() {
+            for late in &clients[i + 1..] {
+                let id = late.own_id();
+                early
+                    .log
+                    .wait_state(StateId::UserEnter, |s| user_id(s) == Some(id));
+            }
+            assert_eq!(early.sdk.user_count(), Ok(names.len()));
+        }
+        Lesson { mcu, clients }
+    }
+}
+
+/// The demo's user id of `name`.
+pub fn id_of(name: &str) -> u32 {
+    match name {
+        "teacher" => 1,
+        other => {
+            other
+                .strip_prefix("class")
+                .and_then(|n| n.parse::<u32>().ok())
+                .expect("demo account")
+                + 1
+        }
+    }
+}
