@@ -160,7 +160,7 @@ mod tests {
             decode_frame(&mut buf),
             Err(FrameError::TooLarge { .. })
         ));
-        assert_eq!(buf.capacity() < 1024, true);
+        assert!(buf.capacity() < 1024);
         let mut buf = BytesMut::from(&[0, 0, 0, 1, 9][..]);
         assert_eq!(decode_frame(&mut buf), Err(FrameError::UnknownKind(9)));
         let mut buf = BytesMut::from(&[0, 0, 0, 0, 1][..]);

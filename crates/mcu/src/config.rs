@@ -1,0 +1,401 @@
+//! The configuration file (TOML), its validation, and the built-in demo.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+use crate::password::{self, Cost};
+
+/// Largest `max_users` a room may declare.
+pub const MAX_ROOM_USERS: u32 = 10_000;
+
+/// The file as written by an operator.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default, rename = "account")]
+    pub accounts: Vec<AccountEntry>,
+    #[serde(default, rename = "room")]
+    pub rooms: Vec<RoomEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSection {
+    /// Shown to clients in `LoginResult.server_name`.
+    pub name: String,
+    /// Ping interval; a peer silent for 3 intervals is dead.
+    pub heartbeat_ms: u32,
+    /// Connections beyond this are closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            name: "conference-mcu".into(),
+            heartbeat_ms: 1000,
+            max_connections: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountEntry {
+    pub username: String,
+    /// Defaults to the username.
+    pub nickname: Option<String>,
+    /// argon2 PHC string, as printed by `conference-mcu hash-password`.
+    pub password_hash: String,
+    #[serde(default)]
+    pub chair: bool,
+    /// Fixed user id; accounts without one are numbered from 1 in file order.
+    pub id: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomEntry {
+    pub id: u32,
+    pub name: String,
+    /// Username of the creator account.
+    pub creator: String,
+    pub max_users: u32,
+    pub start_time: Option<TimeValue>,
+    pub end_time: Option<TimeValue>,
+}
+
+/// A point in time: Unix seconds or a TOML offset date-time (`2025-09-01T08:00:00+08:00`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum TimeValue {
+    Unix(i64),
+    Datetime(toml::value::Datetime),
+}
+
+impl TimeValue {
+    fn unix(&self) -> anyhow::Result<i64> {
+        match self {
+            TimeValue::Unix(secs) => Ok(*secs),
+            TimeValue::Datetime(dt) => datetime_to_unix(dt),
+        }
+    }
+}
+
+fn datetime_to_unix(dt: &toml::value::Datetime) -> anyhow::Result<i64> {
+    let (Some(date), Some(time)) = (dt.date, dt.time) else {
+        bail!("{dt}: a full date and time is needed");
+    };
+    let Some(offset) = dt.offset else {
+        bail!("{dt}: a time zone offset (Z or +hh:mm) is needed");
+    };
+    let offset_minutes = match offset {
+        toml::value::Offset::Z => 0,
+        toml::value::Offset::Custom { minutes } => i64::from(minutes),
+    };
+    let days = days_from_civil(
+        i64::from(date.year),
+        i64::from(date.month),
+        i64::from(date.day),
+    );
+    let secs = days * 86_400
+        + i64::from(time.hour) * 3600
+        + i64::from(time.minute) * 60
+        + i64::from(time.second.unwrap_or(0));
+    Ok(secs - offset_minutes * 60)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// One account, validated, with its user id.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: u32,
+    pub username: String,
+    pub nickname: String,
+    pub password_hash: String,
+    pub chair: bool,
+}
+
+/// One room, validated.
+#[derive(Debug, Clone)]
+pub struct RoomSpec {
+    pub id: u32,
+    pub name: String,
+    pub creator_id: u32,
+    /// Unix seconds, 0 = unset.
+    pub start_time: i64,
+    pub end_time: i64,
+    pub max_users: u32,
+}
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server_name: String,
+    pub heartbeat_ms: u32,
+    pub max_connections: usize,
+    pub accounts: Vec<Account>,
+    pub rooms: Vec<RoomSpec>,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("invalid configuration {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let file: ConfigFile = toml::from_str(text)?;
+        Config::from_file(file)
+    }
+
+    pub fn from_file(file: ConfigFile) -> anyhow::Result<Config> {
+        if !(50..=60_000).contains(&file.server.heartbeat_ms) {
+            bail!("server.heartbeat_ms must be within 50..=60000");
+        }
+        let accounts = accounts(file.accounts)?;
+        let by_name: HashMap<&str, u32> = accounts
+            .iter()
+            .map(|a| (a.username.as_str(), a.id))
+            .collect();
+        let mut rooms = Vec::with_capacity(file.rooms.len());
+        let mut room_ids = HashSet::new();
+        for room in file.rooms {
+            if room.id == 0 || room.id > i32::MAX as u32 {
+                bail!("room id {} must be within 1..=2147483647", room.id);
+            }
+            if !room_ids.insert(room.id) {
+                bail!("room id {} is used twice", room.id);
+            }
+            let Some(&creator_id) = by_name.get(room.creator.as_str()) else {
+                bail!(
+                    "room {}: creator {:?} is not an account",
+                    room.id,
+                    room.creator
+                );
+            };
+            if room.max_users == 0 || room.max_users > MAX_ROOM_USERS {
+                bail!(
+                    "room {}: max_users must be within 1..={MAX_ROOM_USERS}",
+                    room.id
+                );
+            }
+            let start_time = room.start_time.as_ref().map(TimeValue::unix).transpose()?;
+            let end_time = room.end_time.as_ref().map(TimeValue::unix).transpose()?;
+            if let (Some(start), Some(end)) = (start_time, end_time)
+                && end <= start
+            {
+                bail!("room {}: end_time is not after start_time", room.id);
+            }
+            rooms.push(RoomSpec {
+                id: room.id,
+                name: room.name,
+                creator_id,
+                start_time: start_time.unwrap_or(0),
+                end_time: end_time.unwrap_or(0),
+                max_users: room.max_users,
+            });
+        }
+        Ok(Config {
+            server_name: file.server.name,
+            heartbeat_ms: file.server.heartbeat_ms,
+            max_connections: file.server.max_connections.max(1),
+            accounts,
+            rooms,
+        })
+    }
+
+    /// The built-in demo: room 1001 "Demo Classroom" (16 users), `teacher` (chair) and
+    /// `class1`..`class8`, each with its username as password (cheap hashes: loopback only).
+    pub fn demo() -> anyhow::Result<Config> {
+        let names =
+            std::iter::once("teacher".to_string()).chain((1..=8).map(|i| format!("class{i}")));
+        let mut accounts = Vec::new();
+        for (index, name) in names.enumerate() {
+            accounts.push(Account {
+                id: index as u32 + 1,
+                nickname: name.clone(),
+                password_hash: password::hash_password(&name, Cost::CHEAP)?,
+                chair: index == 0,
+                username: name,
+            });
+        }
+        Ok(Config {
+            server_name: "conference-mcu demo".into(),
+            heartbeat_ms: 1000,
+            max_connections: 1000,
+            accounts,
+            rooms: vec![RoomSpec {
+                id: 1001,
+                name: "Demo Classroom".into(),
+                creator_id: 1,
+                start_time: 0,
+                end_time: 0,
+                max_users: 16,
+            }],
+        })
+    }
+}
+
+fn accounts(entries: Vec<AccountEntry>) -> anyhow::Result<Vec<Account>> {
+    let mut taken: HashSet<u32> = HashSet::new();
+    for entry in &entries {
+        if let Some(id) = entry.id {
+            if id == 0 || id > i32::MAX as u32 {
+                bail!(
+                    "account {:?}: id must be within 1..=2147483647",
+                    entry.username
+                );
+            }
+            if !taken.insert(id) {
+                bail!("user id {id} is used twice");
+            }
+        }
+    }
+    let mut names = HashSet::new();
+    let mut next = 1u32;
+    let mut accounts = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if entry.username.is_empty() || entry.username.len() > 31 {
+            bail!(
+                "account {:?}: username must be 1..=31 bytes",
+                entry.username
+            );
+        }
+        if !names.insert(entry.username.clone()) {
+            bail!("username {:?} is used twice", entry.username);
+        }
+        password::validate_hash(&entry.password_hash)
+            .with_context(|| format!("account {:?}: password_hash", entry.username))?;
+        let id = match entry.id {
+            Some(id) => id,
+            None => {
+                while taken.contains(&next) {
+                    next += 1;
+                }
+                taken.insert(next);
+                next
+            }
+        };
+        accounts.push(Account {
+            id,
+            nickname: entry.nickname.unwrap_or_else(|| entry.username.clone()),
+            username: entry.username,
+            password_hash: entry.password_hash,
+            chair: entry.chair,
+        });
+    }
+    Ok(accounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash() -> String {
+        password::hash_password("x", Cost::CHEAP).unwrap()
+    }
+
+    #[test]
+    fn parses_accounts_rooms_and_times() {
+        let text = format!(
+            r#"
+            [server]
+            name = "campus"
+            [[account]]
+            username = "t"
+            password_hash = "{h}"
+            chair = true
+            [[account]]
+            username = "s"
+            nickname = "Student"
+            password_hash = "{h}"
+            id = 1
+            [[room]]
+            id = 7
+            name = "R"
+            creator = "t"
+            max_users = 3
+            start_time = 1970-01-02T00:00:00Z
+            end_time = 200000
+            "#,
+            h = hash()
+        );
+        let config = Config::parse(&text).unwrap();
+        assert_eq!(config.server_name, "campus");
+        assert_eq!(config.accounts[0].id, 2, "explicit ids are skipped");
+        assert_eq!(config.accounts[1].id, 1);
+        assert_eq!(config.accounts[1].nickname, "Student");
+        assert_eq!(config.accounts[0].nickname, "t");
+        assert_eq!(config.rooms[0].creator_id, 2);
+        assert_eq!(config.rooms[0].start_time, 86_400);
+        assert_eq!(config.rooms[0].end_time, 200_000);
+    }
+
+    #[test]
+    fn refuses_inconsistent_files() {
+        let h = hash();
+        for bad in [
+            "[[account]]\nusername = \"a\"\npassword_hash = \"plain\"".to_string(),
+            format!(
+                "[[account]]\nusername = \"a\"\npassword_hash = \"{h}\"\n[[account]]\nusername = \"a\"\npassword_hash = \"{h}\""
+            ),
+            "[[room]]\nid = 1\nname = \"r\"\ncreator = \"nobody\"\nmax_users = 2".to_string(),
+            format!(
+                "[[account]]\nusername = \"a\"\npassword_hash = \"{h}\"\n[[room]]\nid = 1\nname = \"r\"\ncreator = \"a\"\nmax_users = 0"
+            ),
+            "[server]\nunknown = 1".to_string(),
+        ] {
+            assert!(Config::parse(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn civil_dates_convert() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        let dt: toml::value::Datetime = "2025-09-01T08:00:00+08:00".parse().unwrap();
+        assert_eq!(datetime_to_unix(&dt).unwrap(), 1_756_684_800);
+    }
+
+    #[test]
+    fn demo_has_the_documented_accounts() {
+        let demo = Config::demo().unwrap();
+        assert_eq!(demo.accounts.len(), 9);
+        assert!(demo.accounts[0].chair);
+        assert_eq!(demo.accounts[8].username, "class8");
+        assert!(password::verify_password(
+            "class8",
+            &demo.accounts[8].password_hash
+        ));
+        assert_eq!(demo.rooms[0].id, 1001);
+    }
+}
+
+#[cfg(test)]
+mod example {
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let config =
+            super::Config::parse(include_str!("../../../config/mcu.example.toml")).unwrap();
+        assert_eq!(config.accounts.len(), 2);
+        assert_eq!(config.accounts[1].id, 101);
+        assert!(config.rooms[1].start_time > 0);
+    }
+}

@@ -1,0 +1,164 @@
+//! `conference-mcu`: the MCU server binary.
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use conference_mcu::config::Config;
+use conference_mcu::password::{self, Cost};
+use conference_mcu::transport::{self, Options};
+
+#[derive(Parser)]
+#[command(name = "conference-mcu", version, about = "The conference MCU server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Address and port to listen on (port 0: any free port; the bound address is printed
+    /// on stdout as `listening on ADDR:PORT`).
+    #[arg(long, default_value = "127.0.0.1:6870")]
+    listen: SocketAddr,
+    /// Configuration file (TOML). Without it, a built-in demo is served on loopback only.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Close connections that have not logged in within this many milliseconds.
+    #[arg(
+        long,
+        hide = true,
+        env = "CONFERENCE_MCU_AUTH_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    auth_timeout_ms: u64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print an argon2 PHC hash of PASSWORD (read from stdin if absent) for the config file.
+    HashPassword {
+        password: Option<String>,
+        /// Memory cost in KiB (default 19456).
+        #[arg(long, default_value_t = Cost::DEFAULT.m_kib)]
+        m_cost: u32,
+        /// Number of passes (default 2).
+        #[arg(long, default_value_t = Cost::DEFAULT.t)]
+        t_cost: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::HashPassword {
+            ref password,
+            m_cost,
+            t_cost,
+        }) => hash_password(
+            password.clone(),
+            Cost {
+                m_kib: m_cost,
+                t: t_cost,
+            },
+        ),
+        None => serve(&cli),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("conference-mcu: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn hash_password(password: Option<String>, cost: Cost) -> anyhow::Result<()> {
+    let password = match password {
+        Some(password) => password,
+        None => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    println!("{}", password::hash_password(&password, cost)?);
+    Ok(())
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CONFERENCE_MCU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Plain `key=value` fields when logging to a file or pipe (scripts parse the counters).
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn serve(cli: &Cli) -> anyhow::Result<()> {
+    init_logging();
+    let config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => {
+            if !cli.listen.ip().is_loopback() {
+                bail!("without --config the built-in demo serves loopback addresses only");
+            }
+            tracing::info!(
+                "no --config: serving the built-in demo (room 1001 \"Demo Classroom\", \
+                 accounts teacher (chair) and class1..class8, password = username) on loopback only"
+            );
+            Config::demo()?
+        }
+    };
+    raise_fd_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(cli.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", cli.listen))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, accounts = config.accounts.len(), rooms = config.rooms.len(), "listening");
+        // The one machine-readable line on stdout: tests and scripts wait for it.
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on {addr}")?;
+        stdout.flush()?;
+        drop(stdout);
+        let options = Options {
+            auth_timeout: Duration::from_millis(cli.auth_timeout_ms.max(1)),
+            ..Options::default()
+        };
+        transport::serve(listener, config, options, shutdown_signal()).await
+    })?;
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(err) => {
+            tracing::warn!("cannot watch SIGTERM: {err}");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}
+
+/// Many recorders means many sockets: lift the soft descriptor limit to the hard one.
+fn raise_fd_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "descriptor limit"),
+        Err(err) => tracing::warn!("cannot raise the descriptor limit: {err}"),
+    }
+}

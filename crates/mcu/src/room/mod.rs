@@ -1,0 +1,269 @@
+//! The room core: a plain state machine with no I/O.
+//!
+//! Input: (connection id, decoded request) and a few transport notices; output: encoded
+//! frames per connection, closes, and forwarding-table updates ([`Output`]). The transport
+//! applies the outputs in order, so every client sees a request's events before its response.
+
+mod ops;
+mod outbox;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use conference_proto::pb;
+use conference_proto::pb::client_message::Body;
+use conference_proto::{ErrorCode, MediaType};
+
+use outbox::Outbox;
+pub use outbox::{Output, StreamRoutes};
+use state::{Directory, Room};
+
+use crate::config::Config;
+use crate::ratelimit::TokenBucket;
+
+/// Transport-assigned connection id.
+pub type ConnId = u64;
+pub type UserId = u32;
+pub type RoomId = u32;
+
+/// The clock of one input: monotonic for throttles, wall clock for room opening times.
+#[derive(Copy, Clone, Debug)]
+pub struct Now {
+    pub mono: Instant,
+    pub unix: i64,
+}
+
+impl Now {
+    pub fn system() -> Now {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Now {
+            mono: Instant::now(),
+            unix,
+        }
+    }
+}
+
+/// What the transport hands the core.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Credentials of `conn` were verified for account `user`.
+    Login {
+        conn: ConnId,
+        request_id: u32,
+        user: UserId,
+    },
+    /// A request of a logged-in connection.
+    Request {
+        conn: ConnId,
+        request_id: u32,
+        body: Body,
+    },
+    /// The signal status measured from heartbeats changed.
+    Signal { conn: ConnId, status: u8 },
+    /// The connection is gone (EOF, error, dead peer, Goodbye, protocol violation).
+    Disconnected { conn: ConnId },
+    /// Periodic: flushes throttled LOOKED events, closes rooms past their end time.
+    Tick,
+    /// Server shutdown: every client is told, then closed.
+    Shutdown,
+}
+
+/// Limits that protect the server from one client.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub chat_per_sec: f64,
+    pub chat_burst: f64,
+    pub data_per_sec: f64,
+    pub data_burst: f64,
+    pub data_bytes_per_sec: f64,
+    pub data_bytes_burst: f64,
+    pub max_pending_invites: usize,
+    pub looked_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            chat_per_sec: 5.0,
+            chat_burst: 10.0,
+            data_per_sec: 20.0,
+            data_burst: 40.0,
+            data_bytes_per_sec: 512.0 * 1024.0,
+            data_bytes_burst: 1024.0 * 1024.0,
+            max_pending_invites: 32,
+            looked_interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A logged-in connection.
+struct Session {
+    user: UserId,
+    room: Option<RoomId>,
+    signal: u8,
+    chat: TokenBucket,
+    data: TokenBucket,
+    data_bytes: TokenBucket,
+}
+
+pub struct Core {
+    dir: Directory,
+    rooms: BTreeMap<RoomId, Room>,
+    sessions: HashMap<ConnId, Session>,
+    online: HashMap<UserId, ConnId>,
+    limits: Limits,
+    server_name: String,
+    heartbeat_ms: u32,
+    /// Streams with a LOOKED held back by the throttle: (room, sender, stream index).
+    looked_pending: BTreeSet<(RoomId, UserId, usize)>,
+    outbox: Outbox,
+}
+
+/// Per-request context: who asks, when.
+struct Caller {
+    conn: ConnId,
+    user: UserId,
+    request_id: u32,
+    now: Now,
+}
+
+type OpResult = Result<(), ErrorCode>;
+
+impl Core {
+    pub fn new(config: &Config, limits: Limits) -> Self {
+        Core {
+            dir: Directory::new(&config.accounts),
+            rooms: config
+                .rooms
+                .iter()
+                .map(|spec| (spec.id, Room::new(spec.clone())))
+                .collect(),
+            sessions: HashMap::new(),
+            online: HashMap::new(),
+            limits,
+            server_name: config.server_name.clone(),
+            heartbeat_ms: config.heartbeat_ms,
+            looked_pending: BTreeSet::new(),
+            outbox: Outbox::default(),
+        }
+    }
+
+    /// Handles one input, appending its effects to `out` in the order they must happen.
+    pub fn handle(&mut self, now: Now, input: Input, out: &mut Vec<Output>) {
+        match input {
+            Input::Login {
+                conn,
+                request_id,
+                user,
+            } => self.login(now, conn, request_id, user),
+            Input::Request {
+                conn,
+                request_id,
+                body,
+            } => self.request(now, conn, request_id, body),
+            Input::Signal { conn, status } => self.signal(conn, status.min(5)),
+            Input::Disconnected { conn } => self.disconnect(conn),
+            Input::Tick => self.tick(now),
+            Input::Shutdown => self.shutdown(),
+        }
+        out.append(&mut self.outbox.out);
+    }
+
+    /// Number of logged-in connections.
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+
+    fn request(&mut self, now: Now, conn: ConnId, request_id: u32, body: Body) {
+        let Some(session) = self.sessions.get(&conn) else {
+            // The transport only forwards requests of logged-in connections.
+            return;
+        };
+        let caller = Caller {
+            conn,
+            user: session.user,
+            request_id,
+            now,
+        };
+        let room = session.room;
+        let result = match body {
+            Body::Hello(_) => Err(ErrorCode::ReloginedErr),
+            Body::JoinRoom(req) => return self.join(&caller, req.room_id),
+            Body::LeaveRoom(_) => self.leave(&caller),
+            Body::Pong(_) | Body::Goodbye(_) => return,
+            body => match room {
+                None => Err(ErrorCode::NotLoginErr),
+                Some(room) => self.room_request(&caller, room, body),
+            },
+        };
+        self.finish(&caller, room, result);
+    }
+
+    fn room_request(&mut self, caller: &Caller, room: RoomId, body: Body) -> OpResult {
+        match body {
+            Body::Kick(req) => self.kick(caller, room, req.user_id),
+            Body::Invite(req) => self.invite(caller, room, req),
+            Body::AnswerInvite(req) => self.answer_invite(caller, room, req.user_id, req.accept),
+            Body::Chat(req) => self.chat(caller, room, req),
+            Body::ApplyMaster(req) => self.apply_master(caller, room, req.on),
+            Body::ApplyTalk(req) => self.apply_talk(caller, room, req.on),
+            Body::ApplyAux(req) => self.apply_aux(caller, room, req.on),
+            Body::CtrlTalk(req) => self.ctrl_talk(caller, room, req.user_id, req.on),
+            Body::Auth(req) => self.auth(caller, room, req),
+            Body::Check(req) => self.check(caller, room, req),
+            Body::Bcast(req) => self.bcast(caller, room, req),
+            Body::SetInteract(req) => self.set_interact(caller, room, req.user_id),
+            Body::Subscribe(req) => {
+                let stream = MediaType::from_u32(req.media_type).ok_or(ErrorCode::ParamErr)?;
+                self.subscribe(caller, room, req.user_id, stream, req.on, false)
+            }
+            Body::Transparent(req) => self.transparent(caller, room, req),
+            Body::Hello(_)
+            | Body::JoinRoom(_)
+            | Body::LeaveRoom(_)
+            | Body::Pong(_)
+            | Body::Goodbye(_) => Ok(()),
+        }
+    }
+
+    /// Flushes the refreshes and routes of an operation, then answers the caller.
+    fn finish(&mut self, caller: &Caller, room: Option<RoomId>, result: OpResult) {
+        self.flush(room);
+        let code = conference_proto::codes::result_code(result);
+        self.outbox.respond(caller.conn, caller.request_id, code);
+    }
+
+    fn flush(&mut self, room: Option<RoomId>) {
+        match room.and_then(|id| self.rooms.get(&id)) {
+            Some(room) => {
+                self.outbox.flush_refresh(&self.dir, room);
+                self.outbox.flush_routes(room);
+            }
+            None => {
+                self.outbox.refresh.clear();
+                self.outbox.routes.clear();
+            }
+        }
+    }
+
+    fn room_infos(&self) -> Vec<pb::RoomInfo> {
+        self.rooms.values().map(room_info).collect()
+    }
+}
+
+fn room_info(room: &Room) -> pb::RoomInfo {
+    pb::RoomInfo {
+        id: room.spec.id,
+        name: room.spec.name.clone(),
+        creator_id: room.spec.creator_id,
+        start_time: room.spec.start_time,
+        end_time: room.spec.end_time,
+        max_users: room.spec.max_users,
+        cur_users: room.members.len() as u32,
+    }
+}

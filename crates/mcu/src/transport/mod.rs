@@ -1,0 +1,116 @@
+//! The tokio transport: accepts connections, runs one task per connection (plus its writer)
+//! and the hub task that owns the room core. Tasks only move bytes and events.
+
+mod conn;
+mod credentials;
+pub mod forward;
+mod hub;
+pub mod queue;
+mod writer;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::room::{Core, Limits};
+use credentials::Credentials;
+use forward::MediaStats;
+use hub::{Hub, HubMsg};
+
+/// How the server runs, beyond the configuration file.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Connections that have not logged in by then are closed.
+    pub auth_timeout: Duration,
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            auth_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What every connection task shares.
+pub(crate) struct Shared {
+    hub: mpsc::Sender<HubMsg>,
+    credentials: Credentials,
+    stats: Arc<MediaStats>,
+    auth_timeout: Duration,
+    heartbeat: Duration,
+}
+
+/// Serves `listener` until `shutdown` resolves; then every client is told
+/// (`ROOM_EXIT`/`Bye` with `retCode_ServerStoped`) and closed, and this returns.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    options: Options,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let stats = Arc::new(MediaStats::default());
+    let (hub_tx, hub_rx) = mpsc::channel(4096);
+    let core = Core::new(&config, options.limits.clone());
+    let hub = tokio::spawn(Hub::new(core, stats.clone()).run(hub_rx));
+    let shared = Arc::new(Shared {
+        hub: hub_tx.clone(),
+        credentials: Credentials::new(&config.accounts),
+        stats,
+        auth_timeout: options.auth_timeout,
+        heartbeat: Duration::from_millis(u64::from(config.heartbeat_ms)),
+    });
+    let mut tasks = JoinSet::new();
+    let mut next_conn: u64 = 1;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        // Out of descriptors and the like: back off instead of spinning.
+                        tracing::warn!("accept failed: {err}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                if tasks.len() >= config.max_connections {
+                    tracing::warn!(%peer, "connection limit reached, refusing");
+                    drop(stream);
+                    continue;
+                }
+                let conn = next_conn;
+                next_conn += 1;
+                tasks.spawn(conn::run(stream, peer, conn, shared.clone()));
+            }
+        }
+    }
+    tracing::info!("shutting down: telling {} connections", tasks.len());
+    drop(listener);
+    let (done_tx, done_rx) = oneshot::channel();
+    if hub_tx.send(HubMsg::Shutdown(done_tx)).await.is_ok() {
+        let _ = done_rx.await;
+    }
+    let drained = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("{} connections did not close in time", tasks.len());
+        tasks.abort_all();
+    }
+    drop(shared);
+    drop(hub_tx);
+    let _ = hub.await;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! Shared setup of the end-to-end tests: the real `conference-mcu` process and protocol-level
+//! clients from `conference-testkit`.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use conference_proto::pb::{self, client_message::Body};
+use conference_testkit::client::TestClient;
+use conference_testkit::{McuProcess, SpawnOptions, TestConfig};
+
+pub const ROOM: u32 = 1001;
+pub const QUIET: Duration = Duration::from_millis(300);
+
+/// The demo accounts (teacher = 1 chair, class1..class8 = 2..9) from a config file.
+pub fn mcu() -> McuProcess {
+    McuProcess::spawn(Some(&TestConfig::demo().to_toml()))
+}
+
+pub fn mcu_with(config: &TestConfig, args: &[&str], env: &[(&str, &str)]) -> McuProcess {
+    McuProcess::spawn_with(SpawnOptions {
+        config: Some(config.to_toml()),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
+    })
+}
+
+/// Logs `name` (password = name) in and joins the demo room.
+pub fn enter(mcu: &McuProcess, name: &str) -> TestClient {
+    TestClient::join(mcu.addr, name, name, ROOM).0
+}
+
+pub fn code(err: conference_proto::ErrorCode) -> u32 {
+    err.code()
+}
+
+pub fn bcast_video(user_id: u32) -> Body {
+    Body::Bcast(pb::Bcast {
+        kind: pb::MediaKind::Video as i32,
+        user_id,
+        on: true,
+    })
+}
+
+pub fn subscribe(user_id: u32, media_type: conference_proto::MediaType, on: bool) -> Body {
+    Body::Subscribe(pb::Subscribe {
+        user_id,
+        media_type: media_type as u32,
+        on,
+    })
+}

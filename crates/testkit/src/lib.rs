@@ -1,0 +1,143 @@
+//! Test helpers for end-to-end tests against the real `conference-mcu` process.
+//!
+//! - [`McuProcess`]: builds (if needed) and starts the `conference-mcu` binary on an ephemeral
+//!   loopback port, waits until it listens, and kills it on drop.
+//! - [`TestConfig`]: writes a configuration file with cheaply hashed passwords.
+//! - [`client::TestClient`]: a small blocking protocol-level client.
+
+pub mod client;
+mod process;
+
+pub use process::{McuProcess, SpawnOptions, mcu_binary};
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+/// An argon2id PHC hash with a tiny cost (tests only: fast even in debug builds).
+pub fn hash_password_cheap(password: &str) -> String {
+    static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = cache.get_or_insert_with(HashMap::new);
+    if let Some(hash) = cache.get(password) {
+        return hash.clone();
+    }
+    let params = Params::new(64, 1, 1, None).expect("valid argon2 parameters");
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing")
+        .to_string();
+    cache.insert(password.to_string(), hash.clone());
+    hash
+}
+
+/// One account of a [`TestConfig`].
+#[derive(Clone, Debug)]
+pub struct TestAccount {
+    pub username: String,
+    pub password: String,
+    pub nickname: Option<String>,
+    pub chair: bool,
+}
+
+/// One room of a [`TestConfig`].
+#[derive(Clone, Debug)]
+pub struct TestRoom {
+    pub id: u32,
+    pub name: String,
+    pub creator: String,
+    pub max_users: u32,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+}
+
+/// Builds a configuration file. User ids follow account order from 1.
+#[derive(Clone, Debug, Default)]
+pub struct TestConfig {
+    pub accounts: Vec<TestAccount>,
+    pub rooms: Vec<TestRoom>,
+    pub heartbeat_ms: Option<u32>,
+}
+
+impl TestConfig {
+    pub fn new() -> Self {
+        TestConfig::default()
+    }
+
+    /// The built-in demo's accounts and room, as a file: `teacher` (chair, id 1),
+    /// `class1`..`class8` (ids 2..9), password = username; room 1001, 16 users.
+    pub fn demo() -> Self {
+        let mut config = TestConfig::new().account("teacher", "teacher", true);
+        for i in 1..=8 {
+            let name = format!("class{i}");
+            config = config.account(&name, &name, false);
+        }
+        config.room(1001, "Demo Classroom", "teacher", 16)
+    }
+
+    pub fn account(mut self, username: &str, password: &str, chair: bool) -> Self {
+        self.accounts.push(TestAccount {
+            username: username.into(),
+            password: password.into(),
+            nickname: None,
+            chair,
+        });
+        self
+    }
+
+    pub fn room(mut self, id: u32, name: &str, creator: &str, max_users: u32) -> Self {
+        self.rooms.push(TestRoom {
+            id,
+            name: name.into(),
+            creator: creator.into(),
+            max_users,
+            start_time: None,
+            end_time: None,
+        });
+        self
+    }
+
+    pub fn heartbeat_ms(mut self, ms: u32) -> Self {
+        self.heartbeat_ms = Some(ms);
+        self
+    }
+
+    pub fn to_toml(&self) -> String {
+        let mut text = String::new();
+        if let Some(ms) = self.heartbeat_ms {
+            let _ = writeln!(text, "[server]\nheartbeat_ms = {ms}\n");
+        }
+        for a in &self.accounts {
+            let _ = writeln!(text, "[[account]]\nusername = {:?}", a.username);
+            if let Some(nick) = &a.nickname {
+                let _ = writeln!(text, "nickname = {nick:?}");
+            }
+            let _ = writeln!(
+                text,
+                "password_hash = {:?}\nchair = {}\n",
+                hash_password_cheap(&a.password),
+                a.chair
+            );
+        }
+        for r in &self.rooms {
+            let _ = writeln!(
+                text,
+                "[[room]]\nid = {}\nname = {:?}\ncreator = {:?}\nmax_users = {}",
+                r.id, r.name, r.creator, r.max_users
+            );
+            if let Some(t) = r.start_time {
+                let _ = writeln!(text, "start_time = {t}");
+            }
+            if let Some(t) = r.end_time {
+                let _ = writeln!(text, "end_time = {t}");
+            }
+            text.push('\n');
+        }
+        text
+    }
+}
