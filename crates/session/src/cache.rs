@@ -155,6 +155,12 @@ impl Cache {
             .ok_or(ErrorCode::NotFindUserErr)
     }
 
+    /// Whether user `id` is in the current room (no clone, for the media path).
+    pub fn has_user(&self, id: u32) -> bool {
+        self.require_room()
+            .is_ok_and(|room| room.users.contains_key(&id))
+    }
+
     /// Whether the own user holds aux slot `slot`.
     pub fn holds_aux(&self, slot: usize) -> bool {
         slot < AUX_SLOTS

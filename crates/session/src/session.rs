@@ -106,8 +106,15 @@ impl Shared {
     }
 
     fn set_mixer_active(&self, active: bool) {
-        if let Some(mixer) = self.mixer.lock().as_ref() {
+        if let Some(mixer) = self.mixer.lock().as_mut() {
             mixer.set_active(active);
+        }
+    }
+
+    /// A user left the room: its audio leaves the mix at once.
+    fn remove_from_mixer(&self, user_id: u32) {
+        if let Some(mixer) = self.mixer.lock().as_mut() {
+            mixer.remove_user(user_id);
         }
     }
 
@@ -265,6 +272,10 @@ impl Shared {
         state.cache.apply_event(event.state, event.user.as_ref());
         if was_in_room && !state.cache.in_room() {
             self.left_room(&mut state);
+        } else if matches!(event.state, StateId::UserLeave | StateId::UserKicked)
+            && let Some(user) = &event.user
+        {
+            self.remove_from_mixer(user.id);
         }
         self.emit(event);
     }
@@ -286,9 +297,14 @@ impl Shared {
         }
         if media_type == conference_proto::MediaType::Audio
             && frame.header.sender_id != conn.own_id
-            && let Some(mixer) = self.mixer.lock().as_ref()
+            && self.config.mixer.is_some()
         {
-            mixer.feed(&frame.header, &frame.payload);
+            // Control frames overtake queued media at the MCU: audio of a user whose
+            // USER_LEAVE came first would bring its source back for its last packets.
+            let present = self.state.lock().cache.has_user(frame.header.sender_id);
+            if present && let Some(mixer) = self.mixer.lock().as_mut() {
+                mixer.feed(&frame.header, &frame.payload);
+            }
         }
         self.events.push(Event::Media(MediaEvent {
             user_id: i32::try_from(frame.header.sender_id).unwrap_or(i32::MAX),
