@@ -1,0 +1,146 @@
+//! The C harness (`examples/harness/`): C programs using only `include/conference_sdk.h`,
+//! compiled against the built `libconference_sdk.so` and run as separate OS processes against
+//! a real `conference-mcu` process. They synchronise only through the conference (events,
+//! chat, transparent data) and check every return code and event payload; any mismatch makes
+//! an endpoint exit non-zero, which fails the test with every endpoint's output.
+
+mod common;
+mod harness_support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use conference_testkit::McuProcess;
+use harness_support::{
+    DEMO_ROOM, Endpoint, LESSON_ROOM, Start, endpoint_args, lesson_mcu, programs, run_endpoints,
+};
+
+/// Bound on a whole scenario (the lesson takes about two seconds, the valgrind run some
+/// more); children still running after it are killed and the test fails.
+const BOUND: Duration = Duration::from_secs(90);
+
+fn endpoint(program: &Path, args: Vec<String>) -> Command {
+    let mut command = Command::new(program);
+    command.args(args);
+    command
+}
+
+fn with_role(mut args: Vec<String>, role: &str) -> Vec<String> {
+    args.push(role.to_string());
+    args
+}
+
+/// The whole lesson: presence, master, hand raising, chat, transparent data, aux slots,
+/// grants, video/audio fan-out, broadcast, interactive user, invitations, kick, logout.
+#[test]
+fn whole_lesson_between_three_processes() {
+    let programs = programs();
+    let mcu = lesson_mcu();
+    let args = endpoint_args("lesson", mcu.addr, LESSON_ROOM);
+    run_endpoints(
+        &mcu,
+        vec![
+            ("teacher", endpoint(&programs.master, args.clone())),
+            (
+                "class1",
+                endpoint(&programs.listener, with_role(args.clone(), "A")),
+            ),
+            ("class2", endpoint(&programs.listener, with_role(args, "B"))),
+        ],
+        Start::InTurn,
+        BOUND,
+    );
+}
+
+/// The short scenario (chat, transparent data, media both ways, leave, uninit) with the
+/// listener under valgrind's memcheck: no invalid access, no definite leak.
+#[test]
+fn short_scenario_under_valgrind() {
+    let valgrind = Command::new("valgrind").arg("--version").output();
+    assert!(
+        valgrind.as_ref().is_ok_and(|o| o.status.success()),
+        "valgrind is required by this test (memcheck of a harness run) but could not be \
+         run: {valgrind:?}; install it (e.g. `apt-get install valgrind`)"
+    );
+    let programs = programs();
+    let mcu = lesson_mcu();
+    let args = endpoint_args("short", mcu.addr, LESSON_ROOM);
+    let mut master = endpoint(&programs.master, args.clone());
+    let mut listener = Command::new("valgrind");
+    listener
+        .args([
+            "--quiet",
+            "--error-exitcode=1",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite",
+        ])
+        .arg(&programs.listener)
+        .args(with_role(args, "A"));
+    // Everything runs many times slower under valgrind: longer waits on both sides.
+    for command in [&mut master, &mut listener] {
+        command.env("HARNESS_TIMEOUT_MS", "60000");
+    }
+    run_endpoints(
+        &mcu,
+        vec![("teacher", master), ("class1 under valgrind", listener)],
+        Start::InTurn,
+        BOUND,
+    );
+}
+
+/// The MCU stops (SIGTERM) while the teacher is in the room: `ROOM_EXIT` and `USER_CLOSE`
+/// with `retCode_ServerStoped`, then `connect_MCU` fails cleanly and `uninit` works.
+#[test]
+fn mcu_stopping_under_an_endpoint() {
+    let programs = programs();
+    let mut mcu = lesson_mcu();
+    let deadline = Instant::now() + BOUND;
+    let mut teacher = Endpoint::spawn(
+        "teacher",
+        endpoint(
+            &programs.master,
+            endpoint_args("stop", mcu.addr, LESSON_ROOM),
+        ),
+    );
+    let ready = teacher.wait_for_line("READY", deadline);
+    let stopped = mcu.terminate(Duration::from_secs(10));
+    let status = teacher.finish(deadline);
+    assert!(
+        ready && status.is_some_and(|s| s.success()) && teacher.stdout.contains("PASS"),
+        "{}\n{}",
+        teacher.report(),
+        mcu.log()
+    );
+    assert!(
+        stopped.is_some_and(|s| s.success()),
+        "MCU exit: {stopped:?}"
+    );
+}
+
+/// The demo's lesson (scripts/demo.sh runs the same programs) against the MCU's built-in
+/// demo configuration; the endpoints start together, in any order.
+#[test]
+fn demo_lesson_against_the_builtin_demo() {
+    let programs = programs();
+    let mcu = McuProcess::spawn(None);
+    let args = endpoint_args("demo", mcu.addr, DEMO_ROOM);
+    let endpoints = run_endpoints(
+        &mcu,
+        vec![
+            (
+                "class2",
+                endpoint(&programs.listener, with_role(args.clone(), "B")),
+            ),
+            ("teacher", endpoint(&programs.master, args.clone())),
+            ("class1", endpoint(&programs.listener, with_role(args, "A"))),
+        ],
+        Start::Together,
+        BOUND,
+    );
+    // The timeline tells the lesson: chat, and the teacher's media counted at a listener.
+    let class1 = &endpoints[2].stdout;
+    assert!(class1.contains("USER_CHAT"), "{class1}");
+    assert!(class1.contains("media received from teacher#1"), "{class1}");
+}

@@ -1,0 +1,328 @@
+//! Running the C endpoints of `examples/harness/` as separate OS processes against a real
+//! `conference-mcu`: compiling them against the built `libconference_sdk.so`, the test
+//! configuration, and a child-process wrapper that never lets anything hang or outlive the
+//! test.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use conference_testkit::{McuProcess, TestConfig};
+
+use crate::common::{C99_STRICT, cc, include_dir, root, run, scratch, shared_library};
+
+/// Room of the lesson and the values `examples/harness/lesson.h` expects.
+pub const LESSON_ROOM: u32 = 7;
+pub const OVERDUE_ROOM: u32 = 8;
+/// Room of the MCU's built-in demo.
+pub const DEMO_ROOM: u32 = 1001;
+
+/// The harness configuration: `teacher` (chair, a UTF-8 nickname), `class1`..`class3`
+/// (password = user name; class2 with a UTF-8 nickname too long for `user_info_t`); room 7
+/// open from 2020 to beyond 2^31 seconds, room 8 long over (and a name too long).
+pub fn lesson_config() -> String {
+    let mut config = TestConfig::new().account("teacher", "teacher", true);
+    for name in ["class1", "class2", "class3"] {
+        config = config.account(name, name, false);
+    }
+    config.accounts[0].nickname = Some("王老师 (teacher)".into());
+    // 45 bytes: the endpoints expect it cut to 10 characters (30 bytes) on a character
+    // boundary; room 8's name likewise.
+    config.accounts[2].nickname = Some("二年级二班的录播教室（第二教学楼）".into());
+    let mut config = config
+        .room(LESSON_ROOM, "Harness Room 教室", "teacher", 8)
+        .room(OVERDUE_ROOM, "已经结束的房间名称非常长的测试", "teacher", 8);
+    config.rooms[0].start_time = Some(1_600_000_000);
+    config.rooms[0].end_time = Some(4_000_000_000);
+    config.rooms[1].start_time = Some(1_000_000_000);
+    config.rooms[1].end_time = Some(1_100_000_000);
+    config.to_toml()
+}
+
+/// Starts the MCU with the lesson configuration.
+pub fn lesson_mcu() -> McuProcess {
+    McuProcess::spawn(Some(&lesson_config()))
+}
+
+/// The files of `examples/harness/` every endpoint is linked with (`scripts/demo.sh` lists
+/// the same).
+const SHARED_SOURCES: [&str; 6] = [
+    "harness.c",
+    "expect.c",
+    "checks.c",
+    "text.c",
+    "lesson.c",
+    "demo.c",
+];
+
+/// The compiled endpoints.
+pub struct Programs {
+    pub master: PathBuf,
+    pub listener: PathBuf,
+}
+
+/// Compiles `examples/harness/{master,listener}.c` (with `SHARED_SOURCES`) once per test
+/// binary, strict C99, against `include/conference_sdk.h` and the built `.so`.
+pub fn programs() -> &'static Programs {
+    static PROGRAMS: OnceLock<Programs> = OnceLock::new();
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _guard = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    PROGRAMS.get_or_init(|| {
+        let dir = scratch("harness");
+        Programs {
+            master: compile(&dir, "master"),
+            listener: compile(&dir, "listener"),
+        }
+    })
+}
+
+fn compile(dir: &Path, main: &str) -> PathBuf {
+    let library = shared_library();
+    let lib_dir = library.parent().expect("library directory");
+    let src = root().join("examples/harness");
+    let exe = dir.join(main);
+    run(Command::new(cc())
+        .args(C99_STRICT)
+        .arg("-g")
+        .arg("-I")
+        .arg(include_dir())
+        .arg(src.join(format!("{main}.c")))
+        .args(SHARED_SOURCES.iter().map(|file| src.join(file)))
+        .arg("-o")
+        .arg(&exe)
+        .arg("-L")
+        .arg(lib_dir)
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .arg("-lconference_sdk")
+        .arg("-pthread"));
+    exe
+}
+
+/// Arguments of an endpoint: mode, host, port, room (and the listener's role).
+pub fn endpoint_args(mode: &str, addr: SocketAddr, room: u32) -> Vec<String> {
+    vec![
+        mode.to_string(),
+        addr.ip().to_string(),
+        addr.port().to_string(),
+        room.to_string(),
+    ]
+}
+
+enum Line {
+    Out(String),
+    Err(String),
+}
+
+/// A child process whose stdout and stderr are collected by threads; killed and reaped on
+/// drop, so nothing outlives a failing test.
+pub struct Endpoint {
+    pub name: String,
+    child: Child,
+    lines: Receiver<Line>,
+    readers: Vec<JoinHandle<()>>,
+    pub stdout: String,
+    pub stderr: String,
+    status: Option<ExitStatus>,
+}
+
+impl Endpoint {
+    pub fn spawn(name: &str, mut command: Command) -> Endpoint {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .env_remove("CONFERENCE_SDK_LOG");
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {name} ({command:?}): {err}"));
+        let (tx, lines) = channel();
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            let tx = tx.clone();
+            readers.push(std::thread::spawn(move || forward(out, tx, Line::Out)));
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push(std::thread::spawn(move || forward(err, tx, Line::Err)));
+        }
+        Endpoint {
+            name: name.to_string(),
+            child,
+            lines,
+            readers,
+            stdout: String::new(),
+            stderr: String::new(),
+            status: None,
+        }
+    }
+
+    /// Waits until the endpoint printed `line` on stdout (or the deadline passes).
+    pub fn wait_for_line(&mut self, line: &str, deadline: Instant) -> bool {
+        loop {
+            if self.stdout.lines().any(|l| l == line) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => self.take(l),
+                Err(RecvTimeoutError::Timeout) => return false,
+                Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        }
+    }
+
+    /// The exit status, if the process has exited.
+    pub fn poll(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none()
+            && let Ok(Some(status)) = self.child.try_wait()
+        {
+            self.status = Some(status);
+        }
+        self.status
+    }
+
+    /// Waits for the exit (killing the process at the deadline); collects all output.
+    pub fn finish(&mut self, deadline: Instant) -> Option<ExitStatus> {
+        while self.poll().is_none() {
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.drain();
+        self.status
+    }
+
+    fn drain(&mut self) {
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        while let Ok(l) = self.lines.try_recv() {
+            self.take(l);
+        }
+    }
+
+    fn take(&mut self, line: Line) {
+        match line {
+            Line::Out(l) => {
+                self.stdout.push_str(&l);
+                self.stdout.push('\n');
+            }
+            Line::Err(l) => {
+                self.stderr.push_str(&l);
+                self.stderr.push('\n');
+            }
+        }
+    }
+
+    pub fn report(&self) -> String {
+        format!(
+            "==== {} (exit: {:?})\n--- stdout\n{}--- stderr\n{}",
+            self.name, self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+fn forward(stream: impl Read, tx: std::sync::mpsc::Sender<Line>, wrap: fn(String) -> Line) {
+    let reader = BufReader::new(stream);
+    for line in reader.lines() {
+        match line {
+            Ok(line) => {
+                if tx.send(wrap(line)).is_err() {
+                    return;
+                }
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// How `run_endpoints` starts the endpoints.
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// One after the other, each once the previous one printed READY (the order of arrival
+    /// in the room is known).
+    InTurn,
+    /// All at once (they must cope with any order).
+    Together,
+}
+
+/// Starts the endpoints, waits for all of them within `bound` (the first failure ends the
+/// others at once), and panics with every endpoint's output and the MCU's log unless all
+/// exited 0 after printing PASS. Returns them with their output.
+pub fn run_endpoints(
+    mcu: &McuProcess,
+    commands: Vec<(&str, Command)>,
+    start: Start,
+    bound: Duration,
+) -> Vec<Endpoint> {
+    let deadline = Instant::now() + bound;
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    let mut problem = None;
+    let last = commands.len().saturating_sub(1);
+    for (i, (name, command)) in commands.into_iter().enumerate() {
+        let mut endpoint = Endpoint::spawn(name, command);
+        let ready =
+            start == Start::Together || i == last || endpoint.wait_for_line("READY", deadline);
+        endpoints.push(endpoint);
+        if !ready {
+            problem = Some(format!("{name} never printed READY"));
+            break;
+        }
+    }
+    while problem.is_none() {
+        let mut running = 0;
+        for endpoint in &mut endpoints {
+            match endpoint.poll() {
+                None => running += 1,
+                Some(status) if !status.success() => {
+                    problem = Some(format!("{} exited with {status}", endpoint.name));
+                }
+                Some(_) => {}
+            }
+        }
+        if running == 0 {
+            break;
+        }
+        if problem.is_none() && Instant::now() >= deadline {
+            problem = Some(format!("still running after {bound:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for endpoint in &mut endpoints {
+        endpoint.finish(if problem.is_some() {
+            Instant::now()
+        } else {
+            deadline
+        });
+        if problem.is_none() && !endpoint.stdout.lines().any(|l| l == "PASS") {
+            problem = Some(format!("{} exited 0 without PASS", endpoint.name));
+        }
+    }
+    if let Some(problem) = problem {
+        let mut text = format!("{problem}\n");
+        for endpoint in &endpoints {
+            text.push_str(&endpoint.report());
+        }
+        text.push_str("==== conference-mcu log\n");
+        text.push_str(&mcu.log());
+        panic!("{text}");
+    }
+    endpoints
+}
