@@ -5,8 +5,10 @@
 //!   the media hot path that bypasses it).
 //! - [`config`], [`password`]: the configuration file and its password hashes.
 //! - [`signal`]: heartbeat round trips → `m_u8SignalStatus`.
+//! - [`malloc`]: allocator settings of the server process.
 
 pub mod config;
+pub mod malloc;
 pub mod password;
 pub mod ratelimit;
 pub mod room;

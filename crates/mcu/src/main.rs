@@ -32,6 +32,11 @@ struct Cli {
         default_value_t = 10_000
     )]
     auth_timeout_ms: u64,
+    /// Runtime worker threads (0: one per core). The MCU's work is mostly system calls and
+    /// thread wake-ups: where it shares a small machine with other busy processes, fewer
+    /// workers cost less CPU per delivered byte (docs/PERFORMANCE.md).
+    #[arg(long, env = "CONFERENCE_MCU_WORKERS", default_value_t = 0)]
+    workers: usize,
 }
 
 #[derive(Subcommand)]
@@ -98,7 +103,14 @@ fn init_logging() {
 }
 
 fn serve(cli: &Cli) -> anyhow::Result<()> {
+    // First, while this is the only thread: argon2 buffers must not stay resident.
+    let tuned = conference_mcu::malloc::tune();
     init_logging();
+    if !tuned {
+        tracing::warn!(
+            "cannot fix the allocator's mmap threshold: idle memory may grow after logins"
+        );
+    }
     let config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => {
@@ -113,7 +125,11 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         }
     };
     raise_fd_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if cli.workers > 0 {
+        runtime.worker_threads(cli.workers);
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .context("cannot start the runtime")?;

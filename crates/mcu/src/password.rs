@@ -1,8 +1,8 @@
 //! Salted password hashes (argon2id, PHC strings) for the accounts of the configuration.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{self, Output, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// Cost of a new hash.
 #[derive(Copy, Clone, Debug)]
@@ -45,12 +45,49 @@ pub fn validate_hash(phc: &str) -> anyhow::Result<()> {
 
 /// Constant-work check of `password` against a PHC string; any parse failure is a mismatch.
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    verify_password_in(password, phc, &mut Vec::new())
+}
+
+/// [`verify_password`] with argon2's working memory (the hash's memory cost) taken from
+/// `memory`, grown when too small: a login storm reuses the same buffers instead of mapping
+/// and faulting in 1–19 MiB per login.
+pub fn verify_password_in(password: &str, phc: &str, memory: &mut Vec<Block>) -> bool {
     match PasswordHash::new(phc) {
-        Ok(hash) => Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok(),
+        Ok(hash) => matches!(check(password.as_bytes(), &hash, memory), Ok(true)),
         Err(_) => false,
     }
+}
+
+/// What argon2's `PasswordVerifier` does, with the caller's memory.
+fn check(
+    password: &[u8],
+    hash: &PasswordHash<'_>,
+    memory: &mut Vec<Block>,
+) -> password_hash::Result<bool> {
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return Ok(false);
+    };
+    let algorithm = Algorithm::try_from(hash.algorithm)?;
+    let version = hash
+        .version
+        .map(Version::try_from)
+        .transpose()?
+        .unwrap_or_default();
+    let params = Params::try_from(hash)?;
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        // Replace rather than grow: growing would copy the old contents.
+        *memory = Vec::new();
+        *memory = vec![Block::default(); blocks];
+    }
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf)?;
+    let argon2 = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        Ok(argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])?)
+    })?;
+    // `Output` compares in constant time.
+    Ok(computed == *expected)
 }
 
 #[cfg(test)]
@@ -66,5 +103,36 @@ mod tests {
         assert!(!verify_password("Secret", &phc));
         assert!(!verify_password("secret", "not a hash"));
         assert!(validate_hash("plain").is_err());
+    }
+
+    #[test]
+    fn reused_memory_gives_the_same_answers() {
+        let cheap = hash_password("secret", Cost::CHEAP).unwrap();
+        let bigger = hash_password("other", Cost { m_kib: 2048, t: 2 }).unwrap();
+        let mut memory = Vec::new();
+        // A buffer left over from another hash (bigger, then smaller) changes nothing.
+        assert!(verify_password_in("other", &bigger, &mut memory));
+        assert_eq!(memory.len(), 2048);
+        assert!(verify_password_in("secret", &cheap, &mut memory));
+        assert!(!verify_password_in("Secret", &cheap, &mut memory));
+        assert!(!verify_password_in("secret", &bigger, &mut memory));
+        assert!(verify_password_in("other", &bigger, &mut memory));
+        assert_eq!(memory.len(), 2048, "reused, not reallocated");
+        // Hashes made by other tools verify too (argon2i, other parameters).
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x10,
+            Params::new(256, 3, 2, Some(24)).unwrap(),
+        )
+        .hash_password(b"legacy", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(verify_password_in("legacy", &argon2i, &mut memory));
+        assert!(!verify_password_in("legacy!", &argon2i, &mut memory));
+        assert!(!verify_password_in(
+            "x",
+            "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ",
+            &mut memory
+        ));
     }
 }

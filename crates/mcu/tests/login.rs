@@ -137,7 +137,11 @@ fn heartbeats_flow_and_silent_peers_are_dropped() {
     assert_eq!(silent.bye, Some(code(ErrorCode::LongTimeNoReSponse)));
     assert!(silent.pings >= 2);
     assert_eq!(seen, vec![StateId::UserLeave.id()]);
-    // The answering one is still there, pinged all along.
+    // The answering one is still there, pinged all along (pumped a little longer if the
+    // silent one was dropped before the watcher's third ping arrived: a busy machine).
+    while Instant::now() < deadline && watcher.pings < 3 && !watcher.closed {
+        watcher.next(Duration::from_millis(10));
+    }
     assert!(watcher.pings >= 3);
     assert!(!watcher.closed);
 }

@@ -51,7 +51,8 @@ enum End {
 pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
     let (mut reader, writer_half) = stream.into_split();
-    let out = Arc::new(OutQueue::new());
+    let writer_half = Arc::new(writer_half);
+    let out = Arc::new(OutQueue::with_socket(writer_half.clone()));
     let (routes_tx, mut routes_rx) = watch::channel(Arc::new(RouteTable::default()));
     let registered = shared
         .hub

@@ -2,7 +2,8 @@
 //! key frame of each video stream, and the per-subscriber whole-frame drop policy.
 //!
 //! Only the sender's own connection task touches this, so nothing here is locked; the
-//! subscriber queues are the only shared state, and each push takes its queue's lock once.
+//! subscriber queues are the only shared state: a push takes its queue's lock once, or twice
+//! around a direct write to the subscriber's socket when its queue is empty (`queue.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
