@@ -1,5 +1,6 @@
 //! The MCU target: every client is a `conference_session::Sdk` (the SDK's real session core,
-//! many in this one process), so the SDK's own cost is part of every figure.
+//! many in this one process, sharing the network and dispatcher threads of one
+//! [`SharedCore`]), so the SDK's own cost is part of every figure.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -8,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use conference_proto::{ErrorCode, MediaHeader, MediaType};
-use conference_session::{Event, EventSink, MediaKind, Sdk, SdkConfig, StateId};
+use conference_session::{
+    Event, EventSink, MediaKind, Sdk, SdkConfig, SharedCore, StateId, Tuning,
+};
 use parking_lot::Mutex;
 
 use crate::classroom::Clients;
@@ -70,9 +73,19 @@ pub struct McuClient {
     send_errors: AtomicU64,
 }
 
+/// The threads every client of a run shares: one network thread per core and one
+/// dispatcher thread (the sinks only count and check frames; one thread that is rarely idle
+/// costs fewer wake-ups than several: `docs/PERFORMANCE.md`). The clients keep the threads
+/// alive; the last one's shutdown joins them.
+fn shared_core() -> anyhow::Result<SharedCore> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    SharedCore::new(cores, 1).map_err(|code| anyhow::anyhow!("start the SDK threads: {code}"))
+}
+
 impl McuClient {
-    /// Starts an SDK instance and connects it (`connect_MCU`).
+    /// Starts an SDK instance on `core` and connects it (`connect_MCU`).
     pub fn connect(
+        core: &SharedCore,
         addr: SocketAddr,
         username: &str,
         password: &str,
@@ -85,8 +98,13 @@ impl McuClient {
             lost: AtomicU64::new(0),
             early_media: AtomicU64::new(0),
         });
-        let sdk = Sdk::start(SdkConfig::default(), Box::new(Sink(Arc::clone(&state))))
-            .context("start an SDK instance")?;
+        let sdk = Sdk::start_on(
+            core,
+            SdkConfig::default(),
+            Tuning::default(),
+            Box::new(Sink(Arc::clone(&state))),
+        )
+        .context("start an SDK instance")?;
         sdk.connect(&addr.ip().to_string(), addr.port(), username, password)
             .with_context(|| format!("connect_MCU as {username}"))?;
         let user_id = sdk.own_user().context("own user after connect")?.id;
@@ -191,11 +209,12 @@ pub fn setup_classroom(
         bail!("a classroom needs at least one listener");
     }
     let per_room = listeners as usize + 1;
+    let core = shared_core()?;
     let mut clients = Vec::with_capacity(rooms as usize * per_room);
     let mut table = StreamTable::new(frag_size);
     for r in 0..rooms {
         let room = accounts::classroom_room(r);
-        let master = McuClient::connect(addr, &accounts::master_name(r), password, epoch)?;
+        let master = McuClient::connect(&core, addr, &accounts::master_name(r), password, epoch)?;
         let sdk = &master.sdk;
         sdk.login_room(room)
             .with_context(|| format!("master joins room {room}"))?;
@@ -208,7 +227,7 @@ pub fn setup_classroom(
         let master_id = master.user_id;
         let room_listeners = parallel(listeners as usize, threads, |i| {
             let name = accounts::listener_name(r, i as u32 + 1);
-            let client = McuClient::connect(addr, &name, password, epoch)?;
+            let client = McuClient::connect(&core, addr, &name, password, epoch)?;
             client
                 .sdk
                 .login_room(room)
@@ -327,9 +346,11 @@ pub fn join_storm(
     threads: usize,
     timeout: Duration,
 ) -> anyhow::Result<JoinOutcome> {
+    let core = shared_core()?;
     let started = Instant::now();
     let clients = parallel(users as usize, threads, |i| {
         McuClient::connect(
+            &core,
             addr,
             &accounts::join_user_name(i as u32 + 1),
             password,

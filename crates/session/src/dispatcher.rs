@@ -1,198 +1,78 @@
-//! The dispatcher: one dedicated thread hands every event to the application's [`EventSink`],
-//! in the order the events were queued, with no lock held during the call.
+//! The dispatcher: hands every event of an instance to its [`EventSink`], in the order the
+//! events were queued, one at a time, with no lock of the session held during the call.
+//!
+//! Each instance has its own [`Queue`] (events, media drop policy, sink) pinned to one
+//! dispatcher thread ([`DispatchThread`]); a thread serves the queues pinned to it in turns,
+//! as a run queue of the instances that have events. An instance is never in the run queue
+//! twice and only its own thread runs its sink, so its events are delivered in order and
+//! never concurrently. A per-instance `Sdk` has a thread of its own (one queue).
 //!
 //! Control events are never dropped. Media events pass a [`MediaGate`]: when the sink falls
 //! behind (the queued media exceed the budget) whole frames are dropped, and a video stream
 //! that lost a frame waits for its next key frame.
 
-use std::collections::{HashMap, VecDeque};
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::{Duration, Instant};
 
-use conference_proto::MediaType;
-use conference_proto::media::MediaHeader;
 use parking_lot::{Condvar, Mutex};
 
-use crate::{Event, EventSink, MediaEvent};
+use crate::gate::{DropStats, MediaBudget, MediaGate};
+use crate::{Event, EventSink};
 
-/// How much media may wait for the sink before frames are dropped.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct MediaBudget {
-    /// Media events (fragments) queued.
-    pub max_events: usize,
-    /// Payload bytes queued.
-    pub max_bytes: usize,
+/// Events one instance may deliver before the next instance of the same thread gets its
+/// turn: a busy instance cannot starve the others, and a turn still amortises the locking.
+const TURN: usize = 64;
+
+thread_local! {
+    /// The queue whose sink this thread is running right now (0: none). `Queue::stop` from
+    /// inside that sink must not wait for the sink to return.
+    static DELIVERING: Cell<u64> = const { Cell::new(0) };
 }
 
-impl Default for MediaBudget {
-    fn default() -> Self {
-        // A few seconds of several HD streams: a hiccup of the application passes unharmed.
-        MediaBudget {
-            max_events: 2048,
-            max_bytes: 8 * 1024 * 1024,
-        }
-    }
-}
-
-/// Media the dispatcher dropped because the sink could not keep up.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct DropStats {
-    /// Whole frames dropped (a fragmented frame counts once).
-    pub frames: u64,
-    /// Media events (fragments) dropped.
-    pub events: u64,
-    /// Payload bytes dropped.
-    pub bytes: u64,
-}
-
-/// Where a stream stands between two frames.
-#[derive(Copy, Clone, Debug, Default)]
-struct StreamGate {
-    /// The current frame is being dropped: its remaining fragments go too.
-    dropping: bool,
-    /// Video only: a frame was lost, so everything up to the next key frame is dropped.
-    need_key: bool,
-}
-
-/// The drop policy, apart from the queue so it can be tested alone.
-pub(crate) struct MediaGate {
-    budget: MediaBudget,
-    queued_events: usize,
-    queued_bytes: usize,
-    streams: HashMap<(i32, MediaType), StreamGate>,
-    stats: DropStats,
-    last_log: Option<Instant>,
-}
-
-/// A frame that has started is finished even over budget (whole frames only), up to this
-/// many times the budget; past that its rest is dropped and the stream resynchronises.
-const HARD_LIMIT_FACTOR: usize = 4;
-
-impl MediaGate {
-    pub fn new(budget: MediaBudget) -> Self {
-        MediaGate {
-            budget,
-            queued_events: 0,
-            queued_bytes: 0,
-            streams: HashMap::new(),
-            stats: DropStats::default(),
-            last_log: None,
-        }
-    }
-
-    /// Decides whether a media event may be queued; counts it when it may.
-    pub fn admit(&mut self, event: &MediaEvent) -> bool {
-        let len = event.payload.len();
-        let header = &event.header;
-        let video = event.media_type.is_video();
-        let over = self.queued_events >= self.budget.max_events
-            || self.queued_bytes + len > self.budget.max_bytes;
-        let gate = self
-            .streams
-            .entry((event.user_id, event.media_type))
-            .or_default();
-        let admit = if header.starts_frame() {
-            if over || (video && gate.need_key && !is_key(header)) {
-                gate.dropping = !header.ends_frame();
-                gate.need_key |= video;
-                self.stats.frames += 1;
-                false
-            } else {
-                gate.dropping = false;
-                if video && is_key(header) {
-                    gate.need_key = false;
-                }
-                true
-            }
-        } else if gate.dropping {
-            false
-        } else {
-            let hard_over = self.queued_events >= self.budget.max_events * HARD_LIMIT_FACTOR
-                || self.queued_bytes + len > self.budget.max_bytes * HARD_LIMIT_FACTOR;
-            if hard_over {
-                gate.dropping = true;
-                gate.need_key |= video;
-                self.stats.frames += 1;
-                false
-            } else {
-                true
-            }
-        };
-        if header.ends_frame() && !admit {
-            gate.dropping = false;
-        }
-        if admit {
-            self.queued_events += 1;
-            self.queued_bytes += len;
-        } else {
-            self.stats.events += 1;
-            self.stats.bytes += len as u64;
-            self.log_drop(event);
-        }
-        admit
-    }
-
-    /// A media event left the queue (delivered or discarded).
-    pub fn released(&mut self, len: usize) {
-        self.queued_events = self.queued_events.saturating_sub(1);
-        self.queued_bytes = self.queued_bytes.saturating_sub(len);
-    }
-
-    pub fn stats(&self) -> DropStats {
-        self.stats
-    }
-
-    fn log_drop(&mut self, event: &MediaEvent) {
-        // At most one line a second, with the running totals.
-        let now = Instant::now();
-        if self
-            .last_log
-            .is_none_or(|last| now.duration_since(last) >= Duration::from_secs(1))
-        {
-            self.last_log = Some(now);
-            tracing::warn!(
-                user = event.user_id,
-                stream = ?event.media_type,
-                frames = self.stats.frames,
-                bytes = self.stats.bytes,
-                "event sink too slow: media frames dropped"
-            );
-        }
-    }
-}
-
-fn is_key(header: &MediaHeader) -> bool {
-    header.key_frame == 1
-}
+/// Queue ids start at 1; 0 means "no queue" in [`DELIVERING`].
+static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 
 struct Inner {
     events: VecDeque<Event>,
     gate: MediaGate,
     stopped: bool,
+    /// In its thread's run queue or being run: a push must not schedule it again.
+    scheduled: bool,
 }
 
-/// The producer side, shared by the network task, the API calls and the mixer.
+/// One instance's events: the producer side is shared by the network task, the API calls
+/// and the mixer; the consumer side runs on the pinned dispatcher thread.
 pub(crate) struct Queue {
+    id: u64,
     inner: Mutex<Inner>,
-    ready: Condvar,
+    /// Locked by the dispatcher thread for a turn, by `stop` to drop it. Lock order: before
+    /// `inner` and before the session state (a callback may call the API).
+    sink: Mutex<Option<Box<dyn EventSink>>>,
+    worker: Arc<Worker>,
 }
 
 impl Queue {
-    pub fn new(budget: MediaBudget) -> Self {
-        Queue {
+    pub fn new(worker: Arc<Worker>, budget: MediaBudget, sink: Box<dyn EventSink>) -> Arc<Self> {
+        Arc::new(Queue {
+            id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             inner: Mutex::new(Inner {
                 events: VecDeque::new(),
                 gate: MediaGate::new(budget),
                 stopped: false,
+                scheduled: false,
             }),
-            ready: Condvar::new(),
-        }
+            sink: Mutex::new(Some(sink)),
+            worker,
+        })
     }
 
-    /// Queues an event; media may be dropped by the gate. Never blocks for long (one lock).
-    pub fn push(&self, event: Event) {
+    /// Queues an event; media may be dropped by the gate. Never blocks for long (two short
+    /// locks, never the sink's).
+    pub fn push(self: &Arc<Self>, event: Event) {
         let mut inner = self.inner.lock();
         if inner.stopped {
             return;
@@ -203,39 +83,79 @@ impl Queue {
             return;
         }
         inner.events.push_back(event);
+        let schedule = !std::mem::replace(&mut inner.scheduled, true);
         drop(inner);
-        self.ready.notify_one();
+        if schedule {
+            self.worker.schedule(Arc::clone(self));
+        }
     }
 
     pub fn stats(&self) -> DropStats {
         self.inner.lock().gate.stats()
     }
 
-    /// Stops delivery: the events still queued are discarded, the thread ends as soon as it
-    /// is not inside the sink.
+    /// Stops delivery: the events still queued are discarded, nothing more is delivered, and
+    /// the sink is dropped. Waits for a callback of this instance running on its dispatcher
+    /// thread to return, unless called from inside that callback: then the dispatcher thread
+    /// drops the sink once the callback returns.
     pub fn stop(&self) {
-        let mut inner = self.inner.lock();
-        inner.stopped = true;
-        inner.events.clear();
-        drop(inner);
-        self.ready.notify_all();
+        {
+            let mut inner = self.inner.lock();
+            inner.stopped = true;
+            inner.events.clear();
+        }
+        if DELIVERING.get() == self.id {
+            return;
+        }
+        let sink = self.sink.lock().take();
+        drop(sink);
     }
 
-    /// The next event, or `None` once stopped.
-    fn next(&self) -> Option<Event> {
-        let mut inner = self.inner.lock();
-        loop {
-            if inner.stopped {
-                return None;
-            }
-            if let Some(event) = inner.events.pop_front() {
+    /// One turn on the dispatcher thread: up to [`TURN`] events, then back to the end of the
+    /// run queue if more are waiting.
+    fn run_turn(self: Arc<Self>) {
+        let mut sink = self.sink.lock();
+        for _ in 0..TURN {
+            let event = {
+                let mut inner = self.inner.lock();
+                if inner.stopped {
+                    break;
+                }
+                let Some(event) = inner.events.pop_front() else {
+                    inner.scheduled = false;
+                    return;
+                };
                 if let Event::Media(media) = &event {
                     inner.gate.released(media.payload.len());
                 }
-                return Some(event);
+                event
+            };
+            let Some(target) = sink.as_mut() else {
+                break;
+            };
+            DELIVERING.set(self.id);
+            // A panicking sink loses that one event, not the dispatcher.
+            let delivered = catch_unwind(AssertUnwindSafe(|| target.deliver(event)));
+            DELIVERING.set(0);
+            if delivered.is_err() {
+                tracing::error!("event sink panicked; event skipped");
             }
-            self.ready.wait(&mut inner);
         }
+        let mut inner = self.inner.lock();
+        if inner.stopped {
+            // Stopped from inside the sink (or while it ran): the sink goes now.
+            drop(inner);
+            sink.take();
+            return;
+        }
+        if inner.events.is_empty() {
+            inner.scheduled = false;
+            return;
+        }
+        drop(inner);
+        drop(sink);
+        let worker = Arc::clone(&self.worker);
+        worker.schedule(self);
     }
 
     #[cfg(test)]
@@ -244,45 +164,101 @@ impl Queue {
     }
 }
 
-/// The dispatcher thread.
-pub(crate) struct Dispatcher {
-    queue: Arc<Queue>,
+struct RunQueue {
+    ready: VecDeque<Arc<Queue>>,
+    stopped: bool,
+}
+
+/// The run queue of one dispatcher thread: the instances pinned to it that have events.
+pub(crate) struct Worker {
+    state: Mutex<RunQueue>,
+    wake: Condvar,
+}
+
+impl Worker {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Worker {
+            state: Mutex::new(RunQueue {
+                ready: VecDeque::new(),
+                stopped: false,
+            }),
+            wake: Condvar::new(),
+        })
+    }
+
+    fn schedule(&self, queue: Arc<Queue>) {
+        let mut state = self.state.lock();
+        if state.stopped {
+            return;
+        }
+        state.ready.push_back(queue);
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// The next instance to run, or `None` once stopped.
+    fn next(&self) -> Option<Arc<Queue>> {
+        let mut state = self.state.lock();
+        loop {
+            if state.stopped {
+                return None;
+            }
+            if let Some(queue) = state.ready.pop_front() {
+                return Some(queue);
+            }
+            self.wake.wait(&mut state);
+        }
+    }
+
+    fn stop(&self) {
+        let ready = {
+            let mut state = self.state.lock();
+            state.stopped = true;
+            std::mem::take(&mut state.ready)
+        };
+        self.wake.notify_all();
+        drop(ready);
+    }
+}
+
+/// One dispatcher thread, `conference-dispatch`.
+pub(crate) struct DispatchThread {
+    worker: Arc<Worker>,
     thread: Option<JoinHandle<()>>,
     thread_id: ThreadId,
 }
 
-impl Dispatcher {
-    pub fn start(queue: Arc<Queue>, mut sink: Box<dyn EventSink>) -> std::io::Result<Self> {
-        let thread_queue = Arc::clone(&queue);
+impl DispatchThread {
+    /// Starts a thread running `worker`'s queues.
+    pub fn start(worker: Arc<Worker>) -> std::io::Result<Self> {
+        let thread_worker = Arc::clone(&worker);
         let thread = std::thread::Builder::new()
             .name("conference-dispatch".into())
             .spawn(move || {
-                while let Some(event) = thread_queue.next() {
-                    // A panicking sink loses that one event, not the dispatcher.
-                    if catch_unwind(AssertUnwindSafe(|| sink.deliver(event))).is_err() {
-                        tracing::error!("event sink panicked; event skipped");
-                    }
+                while let Some(queue) = thread_worker.next() {
+                    queue.run_turn();
                 }
             })?;
         let thread_id = thread.thread().id();
-        Ok(Dispatcher {
-            queue,
+        Ok(DispatchThread {
+            worker,
             thread: Some(thread),
             thread_id,
         })
     }
 
-    /// True on the dispatcher thread itself (inside a callback).
-    pub fn is_current(&self) -> bool {
-        std::thread::current().id() == self.thread_id
+    pub fn worker(&self) -> &Arc<Worker> {
+        &self.worker
     }
+}
 
-    /// Stops the thread and joins it, unless called from it: then it ends by itself once the
-    /// running callback returns, delivering nothing more.
-    pub fn stop(mut self) {
-        self.queue.stop();
+/// Dropping stops the thread and joins it, unless called from it (inside a callback): then
+/// it ends by itself once the running callback returns.
+impl Drop for DispatchThread {
+    fn drop(&mut self) {
+        self.worker.stop();
         if let Some(thread) = self.thread.take()
-            && !self.is_current()
+            && std::thread::current().id() != self.thread_id
             && thread.join().is_err()
         {
             tracing::error!("dispatcher thread panicked");
@@ -293,108 +269,27 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MediaEvent;
     use bytes::Bytes;
+    use conference_proto::MediaType;
+    use conference_proto::media::MediaHeader;
+    use std::sync::atomic::AtomicBool;
     use std::sync::mpsc;
+    use std::time::{Duration, Instant};
 
-    fn media(user: i32, ty: MediaType, seq: u16, key: u16, len: usize) -> MediaEvent {
-        MediaEvent {
+    fn audio(len: usize) -> Event {
+        Event::Media(MediaEvent {
             header: MediaHeader {
-                sender_id: user as u32,
-                stream_type: ty as u8,
-                frame_seq: seq,
-                key_frame: key,
+                sender_id: 1,
+                stream_type: MediaType::Audio as u8,
+                frame_seq: 3,
+                key_frame: 16,
                 ..MediaHeader::default()
             },
             payload: Bytes::from(vec![0u8; len]),
-            user_id: user,
-            media_type: ty,
-        }
-    }
-
-    const FIRST: u16 = 1;
-    const MIDDLE: u16 = 0;
-    const LAST: u16 = 2;
-    const WHOLE: u16 = 3;
-
-    #[test]
-    fn within_budget_everything_passes() {
-        let mut gate = MediaGate::new(MediaBudget {
-            max_events: 10,
-            max_bytes: 1000,
-        });
-        for seq in [FIRST, MIDDLE, LAST, WHOLE] {
-            assert!(gate.admit(&media(1, MediaType::VideoMajor, seq, 0, 10)));
-        }
-        assert_eq!(gate.stats(), DropStats::default());
-    }
-
-    #[test]
-    fn over_budget_whole_frames_are_dropped_and_video_waits_for_a_key_frame() {
-        let mut gate = MediaGate::new(MediaBudget {
-            max_events: 2,
-            max_bytes: 1_000_000,
-        });
-        let video = MediaType::VideoMajor;
-        // A started frame is finished even though it goes over budget.
-        assert!(gate.admit(&media(1, video, FIRST, 1, 10)));
-        assert!(gate.admit(&media(1, video, MIDDLE, 1, 10)));
-        assert!(gate.admit(&media(1, video, LAST, 1, 10)));
-        // Over budget: the next frame goes whole, fragments included.
-        assert!(!gate.admit(&media(1, video, FIRST, 0, 10)));
-        assert!(!gate.admit(&media(1, video, MIDDLE, 0, 10)));
-        assert!(!gate.admit(&media(1, video, LAST, 0, 10)));
-        // The sink catches up...
-        for _ in 0..3 {
-            gate.released(10);
-        }
-        // ...but a delta frame cannot be decoded without what was lost.
-        assert!(!gate.admit(&media(1, video, WHOLE, 0, 10)));
-        // Another stream is independent.
-        assert!(gate.admit(&media(2, video, WHOLE, 0, 10)));
-        gate.released(10);
-        // The next key frame resumes the stream.
-        assert!(gate.admit(&media(1, video, FIRST, 1, 10)));
-        assert!(gate.admit(&media(1, video, LAST, 1, 10)));
-        gate.released(10);
-        gate.released(10);
-        assert!(gate.admit(&media(1, video, WHOLE, 0, 10)));
-        assert_eq!(
-            gate.stats(),
-            DropStats {
-                frames: 2,
-                events: 4,
-                bytes: 40,
-            }
-        );
-    }
-
-    #[test]
-    fn audio_resumes_at_the_next_frame() {
-        let mut gate = MediaGate::new(MediaBudget {
-            max_events: 1_000,
-            max_bytes: 100,
-        });
-        assert!(gate.admit(&media(1, MediaType::Audio, WHOLE, 16, 80)));
-        assert!(!gate.admit(&media(1, MediaType::Audio, WHOLE, 16, 80)));
-        gate.released(80);
-        assert!(gate.admit(&media(1, MediaType::Audio, WHOLE, 16, 80)));
-        assert_eq!(gate.stats().frames, 1);
-    }
-
-    #[test]
-    fn a_runaway_frame_is_cut_at_the_hard_limit() {
-        let mut gate = MediaGate::new(MediaBudget {
-            max_events: 2,
-            max_bytes: 1_000_000,
-        });
-        let video = MediaType::VideoMajor;
-        assert!(gate.admit(&media(1, video, FIRST, 1, 1)));
-        for _ in 1..2 * HARD_LIMIT_FACTOR {
-            assert!(gate.admit(&media(1, video, MIDDLE, 1, 1)));
-        }
-        assert!(!gate.admit(&media(1, video, MIDDLE, 1, 1)));
-        assert!(!gate.admit(&media(1, video, LAST, 1, 1)));
-        assert_eq!(gate.stats().frames, 1);
+            user_id: 1,
+            media_type: MediaType::Audio,
+        })
     }
 
     struct Collect(mpsc::Sender<Event>);
@@ -414,24 +309,37 @@ mod tests {
         })
     }
 
+    fn wait_empty(queue: &Queue) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while queue.len() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(queue.len(), 0);
+    }
+
     #[test]
     fn the_thread_delivers_in_order_and_control_events_are_never_dropped() {
-        let queue = Arc::new(Queue::new(MediaBudget {
-            max_events: 1,
-            max_bytes: 1,
-        }));
+        let worker = Worker::new();
+        let (tx, rx) = mpsc::channel();
+        let queue = Queue::new(
+            Arc::clone(&worker),
+            MediaBudget {
+                max_events: 1,
+                max_bytes: 1,
+            },
+            Box::new(Collect(tx)),
+        );
         // Queue everything before the thread starts, so the sink is "slow".
         for i in 0..1_000 {
             queue.push(state(i));
-            queue.push(Event::Media(media(1, MediaType::Audio, WHOLE, 16, 1)));
+            queue.push(audio(1));
         }
         assert_eq!(
             queue.len(),
             1_001,
             "1000 control events + the one media event of budget"
         );
-        let (tx, rx) = mpsc::channel();
-        let dispatcher = Dispatcher::start(Arc::clone(&queue), Box::new(Collect(tx))).unwrap();
+        let thread = DispatchThread::start(worker).unwrap();
         let mut results = Vec::new();
         while results.len() < 1_000 {
             if let Event::State(event) = rx.recv_timeout(Duration::from_secs(10)).unwrap() {
@@ -440,9 +348,77 @@ mod tests {
         }
         assert_eq!(results, (0..1_000).collect::<Vec<_>>());
         assert_eq!(queue.stats().frames, 999);
-        dispatcher.stop();
+        queue.stop();
         queue.push(state(5));
         assert_eq!(queue.len(), 0, "nothing is queued after stop");
+        drop(thread);
+    }
+
+    /// Records its events and fails the test if it is ever entered twice at once.
+    struct Exclusive {
+        inside: Arc<AtomicBool>,
+        overlaps: Arc<AtomicU64>,
+        tx: mpsc::Sender<(usize, u32)>,
+        index: usize,
+    }
+
+    impl EventSink for Exclusive {
+        fn deliver(&mut self, event: Event) {
+            if self.inside.swap(true, Ordering::AcqRel) {
+                self.overlaps.fetch_add(1, Ordering::Relaxed);
+            }
+            std::thread::yield_now();
+            if let Event::State(state) = event {
+                let _ = self.tx.send((self.index, state.result));
+            }
+            self.inside.store(false, Ordering::Release);
+        }
+    }
+
+    #[test]
+    fn queues_sharing_threads_deliver_in_order_and_never_concurrently() {
+        const QUEUES: usize = 12;
+        const EVENTS: u32 = 2_000;
+        let threads: Vec<DispatchThread> = (0..3)
+            .map(|_| DispatchThread::start(Worker::new()).unwrap())
+            .collect();
+        let overlaps = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = mpsc::channel();
+        let queues: Vec<Arc<Queue>> = (0..QUEUES)
+            .map(|index| {
+                let sink = Exclusive {
+                    inside: Arc::new(AtomicBool::new(false)),
+                    overlaps: Arc::clone(&overlaps),
+                    tx: tx.clone(),
+                    index,
+                };
+                let worker = Arc::clone(threads[index % threads.len()].worker());
+                Queue::new(worker, MediaBudget::default(), Box::new(sink))
+            })
+            .collect();
+        drop(tx);
+        // Several producers per queue would not say anything about order: one producer
+        // thread per queue, all at once.
+        std::thread::scope(|scope| {
+            for queue in &queues {
+                scope.spawn(move || {
+                    for i in 0..EVENTS {
+                        queue.push(state(i));
+                    }
+                });
+            }
+        });
+        let mut next = [0u32; QUEUES];
+        for _ in 0..QUEUES * EVENTS as usize {
+            let (index, result) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            assert_eq!(result, next[index], "queue {index} out of order");
+            next[index] += 1;
+        }
+        assert_eq!(overlaps.load(Ordering::Relaxed), 0);
+        for queue in &queues {
+            queue.stop();
+        }
+        drop(threads);
     }
 
     struct Panicky;
@@ -459,15 +435,80 @@ mod tests {
 
     #[test]
     fn a_panicking_sink_does_not_kill_the_dispatcher() {
-        let queue = Arc::new(Queue::new(MediaBudget::default()));
-        let dispatcher = Dispatcher::start(Arc::clone(&queue), Box::new(Panicky)).unwrap();
+        let thread = DispatchThread::start(Worker::new()).unwrap();
+        let queue = Queue::new(
+            Arc::clone(thread.worker()),
+            MediaBudget::default(),
+            Box::new(Panicky),
+        );
         queue.push(state(1));
         queue.push(state(2));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while queue.len() > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
+        wait_empty(&queue);
+        queue.stop();
+        drop(thread);
+    }
+
+    /// Stops its own queue from inside its callback, then reports that it was dropped.
+    struct StopsItself {
+        queue: Arc<Mutex<Option<Arc<Queue>>>>,
+        delivered: mpsc::Sender<u32>,
+        dropped: mpsc::Sender<()>,
+    }
+
+    impl EventSink for StopsItself {
+        fn deliver(&mut self, event: Event) {
+            if let Event::State(state) = event {
+                let _ = self.delivered.send(state.result);
+                if state.result == 1
+                    && let Some(queue) = self.queue.lock().take()
+                {
+                    queue.stop();
+                }
+            }
         }
-        assert_eq!(queue.len(), 0);
-        dispatcher.stop();
+    }
+
+    impl Drop for StopsItself {
+        fn drop(&mut self) {
+            let _ = self.dropped.send(());
+        }
+    }
+
+    #[test]
+    fn a_sink_stopping_its_own_queue_is_dropped_and_its_thread_serves_the_others() {
+        let thread = DispatchThread::start(Worker::new()).unwrap();
+        let slot = Arc::new(Mutex::new(None));
+        let (delivered, delivered_rx) = mpsc::channel();
+        let (dropped, dropped_rx) = mpsc::channel();
+        let queue = Queue::new(
+            Arc::clone(thread.worker()),
+            MediaBudget::default(),
+            Box::new(StopsItself {
+                queue: Arc::clone(&slot),
+                delivered,
+                dropped,
+            }),
+        );
+        *slot.lock() = Some(Arc::clone(&queue));
+        let (tx, rx) = mpsc::channel();
+        let other = Queue::new(
+            Arc::clone(thread.worker()),
+            MediaBudget::default(),
+            Box::new(Collect(tx)),
+        );
+        for i in 0..3 {
+            queue.push(state(i));
+        }
+        dropped_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the sink is dropped after stopping itself");
+        assert_eq!(delivered_rx.try_iter().collect::<Vec<_>>(), vec![0, 1]);
+        other.push(state(7));
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Event::State(state) => assert_eq!(state.result, 7),
+            Event::Media(_) => unreachable!(),
+        }
+        other.stop();
+        drop(thread);
     }
 }

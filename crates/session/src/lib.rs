@@ -2,17 +2,21 @@
 //!
 //! [`Sdk`] is what the C facade drives: one value per `init` … `uninit`. Control calls block
 //! until the MCU answers (or a timeout); `get_*` calls answer from a local cache; events reach
-//! the application through an [`EventSink`] called on one dedicated dispatcher thread.
+//! the application through an [`EventSink`] called on the instance's dispatcher thread.
 //!
 //! The API surface below is the contract between the C facade (`src/ffi/`) and this crate.
 //!
 //! # Threads
-//! One `Sdk` runs three threads (four with the mixer): `conference-net` (a current-thread
+//! An `Sdk` started with [`Sdk::start`] (what the C facade does: one process, one instance)
+//! runs three threads of its own (four with the mixer): `conference-net` (a current-thread
 //! tokio runtime: the MCU connection, its reader and writer tasks), `conference-dispatch`
 //! (calls the [`EventSink`]), `conference-mixer` (with [`SdkConfig::mixer`]) and, only while a
-//! host name is being looked up, one `conference-resolve`. The calling thread of a control
-//! call blocks on a std channel, never inside the runtime, so any method may be called from
-//! any thread, including from inside the sink.
+//! host name is being looked up, one `conference-resolve`. Many instances of one process (the
+//! load generator) can instead share the network and dispatcher threads of a [`SharedCore`]
+//! ([`Sdk::start_on`]); the mixer thread stays per instance. A per-instance `Sdk` is exactly
+//! that with a core of its own, one thread of each kind. The calling thread of a control call
+//! blocks on a std channel, never inside a runtime, so any method may be called from any
+//! thread, including from inside the sink.
 //!
 //! # Events of the calls themselves
 //! - `connect` fires `LOGIN_MCU` (room count) or `CONNECT_MCU_FAILED` (the error) for every
@@ -27,15 +31,18 @@
 //!   with `NetworkException` or the `Bye` code (also after a `ROOM_EXIT` for the same cause);
 //!   the session is then idle and `connect` works.
 //! - `shutdown` fires nothing; events still queued are discarded. It waits for a callback
-//!   running on another thread to return; called from a callback, it does not wait for its
-//!   own dispatcher thread, which ends when the callback returns.
+//!   of the instance running on another thread to return; called from the instance's own
+//!   callback, it does not wait for it (nor for its own dispatcher thread, which ends when
+//!   the callback returns).
 //!
 //! The full list of decisions is the "Session" section of `docs/DECISIONS.md`.
 
 mod cache;
 mod connection;
 mod convert;
+mod core;
 mod dispatcher;
+mod gate;
 mod media;
 mod mixer_glue;
 mod requests;
@@ -54,16 +61,17 @@ pub use conference_proto::pb::{
 };
 pub use conference_proto::{ErrorCode, MediaHeader, MediaType};
 use conference_proto::{MAX_CHAT_BYTES, MAX_TRANSPARENT_BYTES, pb};
-pub use dispatcher::{DropStats, MediaBudget};
+pub use core::SharedCore;
+pub use gate::{DropStats, MediaBudget};
 pub use media::SendBudget;
 use parking_lot::Mutex;
 
 use crate::cache::Cache;
 use crate::connection::ConnectParams;
-use crate::dispatcher::{Dispatcher, Queue};
+use crate::core::Attachment;
+use crate::dispatcher::Queue;
 use crate::mixer_glue::MixerGlue;
 use crate::requests::RequestKind;
-use crate::runtime::NetRuntime;
 use crate::session::{Phase, Shared};
 
 pub type Result<T> = std::result::Result<T, ErrorCode>;
@@ -200,7 +208,7 @@ pub enum Event {
     Media(MediaEvent),
 }
 
-/// Receives the events, one at a time, in order, on the dispatcher thread.
+/// Receives the events of one instance, one at a time, in order, on its dispatcher thread.
 pub trait EventSink: Send + 'static {
     fn deliver(&mut self, event: Event);
 }
@@ -208,54 +216,55 @@ pub trait EventSink: Send + 'static {
 /// One SDK instance: from `init` to `uninit`.
 pub struct Sdk {
     shared: Arc<Shared>,
-    threads: Mutex<Option<Threads>>,
-}
-
-struct Threads {
-    runtime: NetRuntime,
-    dispatcher: Dispatcher,
+    /// Taken at shutdown.
+    attachment: Mutex<Option<Attachment>>,
 }
 
 impl Sdk {
-    /// Starts the runtime, the dispatcher thread and (with a mixer format) the mixer thread.
+    /// Starts the instance on threads of its own (one network, one dispatcher thread) and,
+    /// with a mixer format, the mixer thread.
     pub fn start(config: SdkConfig, sink: Box<dyn EventSink>) -> Result<Sdk> {
         Sdk::start_with(config, Tuning::default(), sink)
     }
 
     /// [`Sdk::start`] with explicit internal bounds.
     pub fn start_with(config: SdkConfig, tuning: Tuning, sink: Box<dyn EventSink>) -> Result<Sdk> {
-        let events = Arc::new(Queue::new(tuning.media_budget));
-        let dispatcher = Dispatcher::start(Arc::clone(&events), sink).map_err(|err| {
-            tracing::error!(%err, "cannot start the dispatcher thread");
-            ErrorCode::ThreadErr
-        })?;
+        // The instance holds the only other reference: its shutdown joins these threads.
+        let core = SharedCore::new(1, 1)?;
+        Sdk::start_on(&core, config, tuning, sink)
+    }
+
+    /// Starts an instance on the threads of `core`, shared with the other instances started
+    /// on it (see [`SharedCore`] for what sharing a dispatcher thread means for callbacks).
+    /// With a mixer format the instance has a mixer thread of its own.
+    pub fn start_on(
+        core: &SharedCore,
+        config: SdkConfig,
+        tuning: Tuning,
+        sink: Box<dyn EventSink>,
+    ) -> Result<Sdk> {
+        let attachment = core.attach();
+        let events = Queue::new(attachment.worker(), tuning.media_budget, sink);
         let mixer = match config.mixer {
             Some(format) => match MixerGlue::start(format, Arc::clone(&events)) {
                 Ok(mixer) => Some(mixer),
                 Err(err) => {
-                    dispatcher.stop();
+                    events.stop();
                     return Err(err);
                 }
             },
             None => None,
         };
-        let (runtime, handle) = match NetRuntime::start() {
-            Ok(started) => started,
-            Err(err) => {
-                if let Some(mixer) = mixer {
-                    mixer.stop();
-                }
-                dispatcher.stop();
-                return Err(err);
-            }
-        };
-        let shared = Arc::new(Shared::new(config, tuning, handle, events, mixer));
+        let shared = Arc::new(Shared::new(
+            config,
+            tuning,
+            attachment.runtime(),
+            events,
+            mixer,
+        ));
         Ok(Sdk {
             shared,
-            threads: Mutex::new(Some(Threads {
-                runtime,
-                dispatcher,
-            })),
+            attachment: Mutex::new(Some(attachment)),
         })
     }
 
@@ -268,12 +277,15 @@ impl Sdk {
         self.shared.events.stats()
     }
 
-    /// Stops everything and joins the threads. Called on the dispatcher thread (from inside a
-    /// callback) it does not wait for that thread, which ends after the callback returns,
-    /// delivering no more events. A connected session is closed as by [`Sdk::disconnect`]
-    /// (no event). Every later call fails with `InitErr`; a second `shutdown` does nothing.
+    /// Stops the instance: a connected session is closed as by [`Sdk::disconnect`] (no
+    /// event), events still queued are discarded and the sink is dropped; the instance's own
+    /// threads are joined (with [`Sdk::start_on`]: the core's threads keep running for the
+    /// other instances). Called from inside this instance's callback it does not wait for
+    /// that callback, which delivers nothing more once it returns (and a thread of the
+    /// instance's own ends then). Every later call fails with `InitErr`; a second `shutdown`
+    /// does nothing.
     pub fn shutdown(&self) {
-        let Some(threads) = self.threads.lock().take() else {
+        let Some(attachment) = self.attachment.lock().take() else {
             return;
         };
         let previous = {
@@ -290,8 +302,9 @@ impl Sdk {
         if let Some(mixer) = self.shared.mixer.lock().take() {
             mixer.stop();
         }
-        threads.runtime.stop();
-        threads.dispatcher.stop();
+        self.shared.events.stop();
+        // The last reference to a core stops and joins its threads.
+        drop(attachment);
     }
 
     /// `connect_MCU`: blocks until the MCU accepted or refused the login (or the timeout).

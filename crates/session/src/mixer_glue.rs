@@ -125,7 +125,8 @@ mod tests {
 
     use super::*;
     use crate::EventSink;
-    use crate::dispatcher::{Dispatcher, MediaBudget};
+    use crate::dispatcher::{DispatchThread, Worker};
+    use crate::gate::MediaBudget;
 
     struct Collect(mpsc::Sender<MediaEvent>);
 
@@ -170,9 +171,13 @@ mod tests {
 
     #[test]
     fn leaving_users_and_rooms_take_their_audio_out_of_the_mix() {
-        let queue = Arc::new(Queue::new(MediaBudget::default()));
+        let dispatcher = DispatchThread::start(Worker::new()).unwrap();
         let (tx, rx) = mpsc::channel();
-        let dispatcher = Dispatcher::start(Arc::clone(&queue), Box::new(Collect(tx))).unwrap();
+        let queue = Queue::new(
+            Arc::clone(dispatcher.worker()),
+            MediaBudget::default(),
+            Box::new(Collect(tx)),
+        );
         let format = MixerFormat::new(16_000, 1, 16).unwrap();
         let mut glue = MixerGlue::start(format, Arc::clone(&queue)).unwrap();
         let activated = Instant::now();
@@ -241,6 +246,7 @@ mod tests {
             "a source survived leaving the room"
         );
         glue.stop();
-        dispatcher.stop();
+        queue.stop();
+        drop(dispatcher);
     }
 }

@@ -1,5 +1,6 @@
-//! The network runtime: a current-thread tokio runtime on one named thread. A recorder has
-//! 2–4 cores; one connection needs no more than one thread.
+//! A network thread: a current-thread tokio runtime on one named thread. A recorder has 2–4
+//! cores and one connection, which needs no more than one thread; a process running many
+//! instances shares a few of these threads among them (see `core.rs`).
 
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -14,12 +15,14 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 pub(crate) struct NetRuntime {
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// Dropped after the thread is joined. Every clone must be dropped too (the instances
+    /// drop theirs at shutdown), since a handle keeps the runtime's epoll descriptor open.
+    handle: Handle,
 }
 
 impl NetRuntime {
-    /// Starts the thread; the handle spawns tasks onto it. Every clone of the handle must be
-    /// dropped after [`NetRuntime::stop`], since it keeps the runtime's epoll descriptor open.
-    pub fn start() -> Result<(NetRuntime, Handle), ErrorCode> {
+    /// Starts the thread; [`NetRuntime::handle`] spawns tasks onto it.
+    pub fn start() -> Result<NetRuntime, ErrorCode> {
         let runtime = Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -48,18 +51,15 @@ impl NetRuntime {
                 tracing::error!(%err, "cannot start the network thread");
                 ErrorCode::ThreadErr
             })?;
-        Ok((
-            NetRuntime {
-                stop: Some(stop),
-                thread: Some(thread),
-            },
+        Ok(NetRuntime {
+            stop: Some(stop),
+            thread: Some(thread),
             handle,
-        ))
+        })
     }
 
-    /// Stops every task and joins the thread.
-    pub fn stop(mut self) {
-        self.shutdown();
+    pub fn handle(&self) -> &Handle {
+        &self.handle
     }
 
     fn shutdown(&mut self) {
@@ -74,6 +74,7 @@ impl NetRuntime {
     }
 }
 
+/// Dropping stops every task and joins the thread.
 impl Drop for NetRuntime {
     fn drop(&mut self) {
         self.shutdown();
