@@ -74,9 +74,9 @@ pub struct McuClient {
 }
 
 /// The threads every client of a run shares: one network thread per core and one
-/// dispatcher thread (the sinks only count and check frames; one thread that is rarely idle
-/// costs fewer wake-ups than several: `docs/PERFORMANCE.md`). The clients keep the threads
-/// alive; the last one's shutdown joins them.
+/// dispatcher thread, which is enough: the sinks only count and check frames, and more
+/// dispatcher threads measured no better (`docs/PERFORMANCE.md`). The clients keep the
+/// threads alive; the last one's shutdown joins them.
 fn shared_core() -> anyhow::Result<SharedCore> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     SharedCore::new(cores, 1).map_err(|code| anyhow::anyhow!("start the SDK threads: {code}"))

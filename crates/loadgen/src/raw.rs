@@ -2,10 +2,10 @@
 //! tokio tasks on one shared runtime, the way the NATS clients run. It does what the
 //! classroom needs (login, room requests, pongs, media) and nothing else.
 //!
-//! The official figures use the SDK's session core (`--client sdk`, one runtime and one
-//! dispatcher thread per instance). This client shows what the MCU costs when hundreds of
-//! receivers in one process are cheap to wake, which is what a session core that can share
-//! one runtime among many instances would give (see `docs/PERFORMANCE.md`).
+//! The official figures use the SDK's session core (`--client sdk`, every instance on one
+//! shared core of network and dispatcher threads). This client leaves out the SDK's own
+//! work (the hand-off to a dispatcher thread), showing what the MCU alone costs when hundreds
+//! of receivers in one process are cheap to wake (see `docs/PERFORMANCE.md`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
