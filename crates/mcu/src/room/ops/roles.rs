@@ -22,33 +22,25 @@ impl Core {
             if room.master.is_some() && !dir.is_chair(user) {
                 return Err(ErrorCode::StateErr);
             }
-            let old = room.master.replace(user);
-            if let Some(old) = old {
+            if let Some(old) = room.master.replace(user) {
                 outbox.all(dir, room, Ev::new(StateId::UserChair, Some(old)));
                 if !dir.is_chair(old) {
                     outbox.refresh_all_for(room, old);
                 }
-            }
-            // A pairing is with the master: a new master ends it.
-            if room.interact.take().is_some() {
-                outbox.all(dir, room, Ev::new(StateId::UpdateInteract, None));
-            }
-            outbox.all(dir, room, Ev::new(StateId::UserChair, Some(user)));
-            if !dir.is_chair(user) {
-                outbox.refresh_all_for(room, user);
             }
         } else {
             if room.master != Some(user) {
                 return Err(ErrorCode::StateErr);
             }
             room.master = None;
-            if room.interact.take().is_some() {
-                outbox.all(dir, room, Ev::new(StateId::UpdateInteract, None));
-            }
-            outbox.all(dir, room, Ev::new(StateId::UserChair, Some(user)));
-            if !dir.is_chair(user) {
-                outbox.refresh_all_for(room, user);
-            }
+        }
+        // A pairing is with the master: any change of master ends it.
+        if room.interact.take().is_some() {
+            outbox.all(dir, room, Ev::new(StateId::UpdateInteract, None));
+        }
+        outbox.all(dir, room, Ev::new(StateId::UserChair, Some(user)));
+        if !dir.is_chair(user) {
+            outbox.refresh_all_for(room, user);
         }
         revalidate(dir, room, outbox, None);
         Ok(())
