@@ -62,6 +62,7 @@ fuzz_target!(|data: &[u8]| {
                 conn,
                 request_id: 1,
                 user: conn as u32,
+                stream_demand: conn % 2 == 0,
             },
             &mut out,
         );
@@ -84,6 +85,7 @@ fuzz_target!(|data: &[u8]| {
                     conn,
                     request_id: 9,
                     user: conn as u32,
+                    stream_demand: true,
                 },
                 &mut out,
             ),

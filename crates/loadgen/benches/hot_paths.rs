@@ -182,6 +182,7 @@ fn core_with_room(listeners: u32) -> Core {
                 conn,
                 request_id: 1,
                 user,
+                stream_demand: true,
             },
             &mut out,
         );
@@ -384,6 +385,7 @@ fn accept_login(listener: &TcpListener) -> (TcpStream, std::thread::JoinHandle<(
         heartbeat_ms: 60_000,
         rooms: Vec::new(),
         server_name: "bench peer".into(),
+        stream_demand: false,
     });
     let response = pb::ServerMessage::response(request_id, 0, Some(login));
     stream

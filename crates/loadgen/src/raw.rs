@@ -157,6 +157,8 @@ impl RawClient {
             client_name: "conference-loadgen raw".into(),
             username: username.into(),
             password: password.into(),
+            // The diagnostic client sends what its schedule says (see `--quiet-listeners`).
+            stream_demand: false,
         });
         let response = client.request(hello).await?;
         match response.result {

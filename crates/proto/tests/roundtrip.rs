@@ -77,12 +77,15 @@ fn kind() -> impl Strategy<Value = i32> {
 
 fn client_body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        (any::<u32>(), text(), text(), text()).prop_map(|(v, c, u, p)| Body::Hello(pb::Hello {
-            protocol_version: v,
-            client_name: c,
-            username: u,
-            password: p
-        })),
+        (any::<u32>(), text(), text(), text(), any::<bool>()).prop_map(|(v, c, u, p, d)| {
+            Body::Hello(pb::Hello {
+                protocol_version: v,
+                client_name: c,
+                username: u,
+                password: p,
+                stream_demand: d,
+            })
+        }),
         any::<u32>().prop_map(|room_id| Body::JoinRoom(pb::JoinRoom { room_id })),
         Just(Body::LeaveRoom(pb::LeaveRoom {})),
         any::<u32>().prop_map(|user_id| Body::Kick(pb::Kick { user_id })),
@@ -183,15 +186,17 @@ fn server_body() -> impl Strategy<Value = SBody> {
         any::<u32>(),
         prop::collection::vec(room_info(), 0..4),
         text(),
+        any::<bool>(),
     )
         .prop_map(
-            |(protocol_version, user_id, heartbeat_ms, rooms, server_name)| {
+            |(protocol_version, user_id, heartbeat_ms, rooms, server_name, stream_demand)| {
                 pb::response::Result::Login(pb::LoginResult {
                     protocol_version,
                     user_id,
                     heartbeat_ms,
                     rooms,
                     server_name,
+                    stream_demand,
                 })
             },
         );
@@ -237,6 +242,7 @@ fn server_body() -> impl Strategy<Value = SBody> {
         prop::collection::vec(user_info(), 0..6)
             .prop_map(|users| SBody::UserUpdate(pb::UserUpdate { users })),
         any::<u32>().prop_map(|code| SBody::Bye(pb::Bye { code })),
+        any::<u32>().prop_map(|watched| SBody::StreamDemand(pb::StreamDemand { watched })),
     ]
 }
 

@@ -38,6 +38,11 @@ pub struct TestClient {
     pub auto_pong: bool,
     pub pings: u32,
     pub user_id: u32,
+    /// Ask for `StreamDemand` messages in `Hello` (default false: a client that sends
+    /// everything).
+    pub stream_demand: bool,
+    /// Every `StreamDemand.watched` received, in order.
+    pub demands: Vec<u32>,
 }
 
 impl TestClient {
@@ -55,6 +60,8 @@ impl TestClient {
             auto_pong: true,
             pings: 0,
             user_id: 0,
+            stream_demand: false,
+            demands: Vec::new(),
         }
     }
 
@@ -93,6 +100,7 @@ impl TestClient {
             client_name: "conference-testkit".into(),
             username: username.into(),
             password: password.into(),
+            stream_demand: self.stream_demand,
         }))
     }
 
@@ -296,6 +304,7 @@ impl TestClient {
                 }
             }
             ServerBody::Bye(bye) => self.bye = Some(bye.code),
+            ServerBody::StreamDemand(demand) => self.demands.push(demand.watched),
         }
     }
 }

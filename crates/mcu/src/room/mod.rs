@@ -56,6 +56,8 @@ pub enum Input {
         conn: ConnId,
         request_id: u32,
         user: UserId,
+        /// The client asked for `StreamDemand` (it withholds unwatched streams).
+        stream_demand: bool,
     },
     /// A request of a logged-in connection.
     Request {
@@ -106,6 +108,8 @@ struct Session {
     user: UserId,
     room: Option<RoomId>,
     signal: u8,
+    /// The client asked for `StreamDemand` messages.
+    stream_demand: bool,
     chat: TokenBucket,
     data: TokenBucket,
     data_bytes: TokenBucket,
@@ -160,7 +164,8 @@ impl Core {
                 conn,
                 request_id,
                 user,
-            } => self.login(now, conn, request_id, user),
+                stream_demand,
+            } => self.login(now, conn, request_id, user, stream_demand),
             Input::Request {
                 conn,
                 request_id,
@@ -171,6 +176,10 @@ impl Core {
             Input::Tick => self.tick(now),
             Input::Shutdown => self.shutdown(),
         }
+        // Routing first: a sender learns that a stream is watched (and its table is in place)
+        // before anything the same change causes (a LOOKED, the subscriber's response) can
+        // make it send a frame.
+        out.append(&mut self.outbox.routing);
         out.append(&mut self.outbox.out);
     }
 
@@ -239,7 +248,7 @@ impl Core {
     }
 
     fn flush(&mut self, room: Option<RoomId>) {
-        match room.and_then(|id| self.rooms.get(&id)) {
+        match room.and_then(|id| self.rooms.get_mut(&id)) {
             Some(room) => {
                 self.outbox.flush_refresh(&self.dir, room);
                 self.outbox.flush_routes(room);

@@ -62,6 +62,9 @@ impl Ev {
 /// Collects outputs; per-receiver user snapshots are encoded once per distinct variant.
 #[derive(Default)]
 pub struct Outbox {
+    /// Forwarding tables and `StreamDemand` messages: applied before `out` (see
+    /// `Core::handle`).
+    pub routing: Vec<Output>,
     pub out: Vec<Output>,
     /// (receiver, subject) pairs whose visible user state changed without an event.
     pub refresh: BTreeSet<(UserId, UserId)>,
@@ -208,13 +211,14 @@ impl Outbox {
         self.send(member.conn, &message);
     }
 
-    /// Emits the forwarding tables of the senders marked during the operation.
-    pub fn flush_routes(&mut self, room: &Room) {
+    /// Emits the forwarding tables of the senders marked during the operation, and a
+    /// `StreamDemand` to each of them that takes it and whose set of watched streams changed.
+    pub fn flush_routes(&mut self, room: &mut Room) {
         for user in std::mem::take(&mut self.routes) {
             let Some(member) = room.members.get(&user) else {
                 continue;
             };
-            let streams = std::array::from_fn(|index| {
+            let streams: StreamRoutes = std::array::from_fn(|index| {
                 let stream = conference_proto::MediaType::ALL[index];
                 let allowed = match stream.aux_slot() {
                     Some(slot) => room.aux[slot] == Some(user),
@@ -227,11 +231,39 @@ impl Outbox {
                         .collect::<Arc<[ConnId]>>()
                 })
             });
-            self.out.push(Output::Routes {
-                conn: member.conn,
+            let conn = member.conn;
+            let watched = watched_bits(&streams);
+            // The table first: what the sender sends once told its stream is watched must
+            // find the new subscribers.
+            self.routing.push(Output::Routes {
+                conn,
                 user_id: user,
                 streams,
             });
+            if let Some(member) = room.members.get_mut(&user)
+                && let Some(told) = member.demand.as_mut()
+                && *told != watched
+            {
+                *told = watched;
+                let message = pb::ServerMessage {
+                    body: Some(pb::server_message::Body::StreamDemand(pb::StreamDemand {
+                        watched: u32::from(watched),
+                    })),
+                };
+                self.routing.push(Output::Send {
+                    conn,
+                    frame: encode(&message),
+                });
+            }
         }
     }
+}
+
+/// Bit (stream type − 1) set for each stream that may be sent and has a subscriber.
+fn watched_bits(streams: &StreamRoutes) -> u8 {
+    streams
+        .iter()
+        .enumerate()
+        .filter(|(_, subs)| subs.as_ref().is_some_and(|subs| !subs.is_empty()))
+        .fold(0, |bits, (index, _)| bits | 1 << index)
 }

@@ -72,10 +72,13 @@ pub struct Member {
     /// The streams this user is subscribed to.
     pub watching: BTreeSet<(UserId, MediaType)>,
     pub looked: [LookedThrottle; 4],
+    /// The watched-stream bits last told to a client that takes `StreamDemand`; `None` for a
+    /// client that sends everything.
+    pub demand: Option<u8>,
 }
 
 impl Member {
-    pub fn new(conn: ConnId, signal: u8) -> Self {
+    pub fn new(conn: ConnId, signal: u8, stream_demand: bool) -> Self {
         Member {
             conn,
             audio_state: 0,
@@ -85,6 +88,7 @@ impl Member {
             viewers: Default::default(),
             watching: BTreeSet::new(),
             looked: Default::default(),
+            demand: stream_demand.then_some(0),
         }
     }
 

@@ -72,6 +72,7 @@ enum Got {
     Update(Vec<pb::UserInfo>),
     Response(pb::Response),
     Close(u32),
+    Demand(u32),
 }
 
 struct World {
@@ -81,6 +82,8 @@ struct World {
     /// Everything not yet inspected, per connection (conn = user id).
     log: Vec<(ConnId, Got)>,
     routes: Vec<(ConnId, UserId, StreamRoutes)>,
+    /// Log in with `Hello.stream_demand`.
+    stream_demand: bool,
 }
 
 fn decode(frame: &Bytes) -> SBody {
@@ -102,6 +105,7 @@ impl World {
             next_id: 1,
             log: Vec::new(),
             routes: Vec::new(),
+            stream_demand: false,
         }
     }
 
@@ -115,6 +119,7 @@ impl World {
                         SBody::Event(e) => Got::Event(e),
                         SBody::UserUpdate(u) => Got::Update(u.users),
                         SBody::Response(r) => Got::Response(r),
+                        SBody::StreamDemand(d) => Got::Demand(d.watched),
                         other => panic!("unexpected {other:?}"),
                     };
                     self.log.push((conn, got));
@@ -138,6 +143,7 @@ impl World {
             conn,
             request_id: 1,
             user,
+            stream_demand: self.stream_demand,
         });
         let resp = self.response(conn);
         assert_eq!(resp.code, OK);
@@ -654,6 +660,7 @@ fn second_login_wins() {
         conn: 100,
         request_id: 1,
         user: A,
+        stream_demand: false,
     });
     let old = w.events(A);
     assert_eq!(old[0].state, StateId::RoomExit.id());
@@ -1125,5 +1132,68 @@ fn fan_out_shares_frames_between_identical_views() {
         frames[0].as_ptr(),
         frames[1].as_ptr(),
         "one encoding for both"
+    );
+}
+
+/// What `user`'s connection received, in order (taken out of the log).
+fn received(w: &mut World, user: UserId) -> Vec<Got> {
+    let conn = user as ConnId;
+    let mut got = Vec::new();
+    w.log.retain(|(c, g)| {
+        if *c == conn {
+            got.push(g.clone());
+        }
+        *c != conn
+    });
+    got
+}
+
+#[test]
+fn stream_demand_tells_a_sender_which_streams_are_watched_before_anything_else() {
+    let mut w = World::new();
+    w.stream_demand = true;
+    w.enter(&[T, A, B]);
+    // The chair pulls A's audio: A hears of it first, then LOOKED.
+    assert_eq!(w.req(T, subscribe(A, MediaType::Audio, true)), OK);
+    let got = received(&mut w, A);
+    assert_eq!(got[0], Got::Demand(0b0001), "{got:?}");
+    assert!(matches!(&got[1], Got::Event(e) if e.state == StateId::Looked as u32));
+    // A second viewer changes nothing for the sender's demand.
+    assert_eq!(w.req(T, subscribe(A, MediaType::VideoMajor, true)), OK);
+    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0011));
+    assert_eq!(w.req(T, subscribe(A, MediaType::VideoMajor, true)), OK);
+    assert!(!received(&mut w, A).contains(&Got::Demand(0b0011)));
+    // An aux stream is watched only while its slot is held.
+    assert_eq!(w.req(T, subscribe(A, MediaType::VideoMinor, true)), OK);
+    assert!(
+        received(&mut w, A)
+            .iter()
+            .all(|g| !matches!(g, Got::Demand(_)))
+    );
+    assert_eq!(w.req(A, Body::ApplyAux(pb::ApplyAux { on: true })), OK);
+    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0111));
+    assert_eq!(w.req(A, Body::ApplyAux(pb::ApplyAux { on: false })), OK);
+    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0011));
+    assert_eq!(w.req(T, subscribe(A, MediaType::Audio, false)), OK);
+    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0010));
+    // The last viewer leaves: nothing is watched.
+    assert_eq!(w.req(T, Body::LeaveRoom(pb::LeaveRoom {})), OK);
+    assert!(received(&mut w, A).contains(&Got::Demand(0)));
+}
+
+#[test]
+fn stream_demand_goes_only_to_clients_that_asked_for_it() {
+    let mut w = World::new();
+    w.enter(&[T, A]);
+    assert_eq!(w.req(T, subscribe(A, MediaType::Audio, true)), OK);
+    assert!(
+        received(&mut w, A)
+            .iter()
+            .all(|g| !matches!(g, Got::Demand(_)))
+    );
+    assert_eq!(
+        w.subscribers(A, MediaType::Audio),
+        Some(vec![T as ConnId]),
+        "forwarding is the same"
     );
 }

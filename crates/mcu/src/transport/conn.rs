@@ -206,10 +206,12 @@ impl Connection<'_> {
             return Err(End::Refused(ErrorCode::UserPasswordErr));
         };
         tracing::info!(conn = self.conn, user, username = %hello.username, client = %hello.client_name, "logged in");
+        self.forwarder.set_sender_withholds(hello.stream_demand);
         self.to_hub(Input::Login {
             conn: self.conn,
             request_id,
             user,
+            stream_demand: hello.stream_demand,
         })
         .await
     }

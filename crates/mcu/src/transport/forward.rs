@@ -160,6 +160,10 @@ fn offer(
 /// The forwarding state of one sender.
 pub struct Forwarder {
     user_id: UserId,
+    /// The sender takes `StreamDemand` and withholds unwatched streams: a stream without
+    /// subscribers keeps no key frame (what arrives before the sender heard that nobody
+    /// watches would go stale), and a new subscriber gets the key frame the sender replays.
+    sender_withholds: bool,
     streams: [StreamOut; 4],
     stats: Arc<MediaStats>,
 }
@@ -168,9 +172,14 @@ impl Forwarder {
     pub fn new(stats: Arc<MediaStats>) -> Self {
         Forwarder {
             user_id: 0,
+            sender_withholds: false,
             streams: MediaType::ALL.map(StreamOut::new),
             stats,
         }
+    }
+
+    pub fn set_sender_withholds(&mut self, withholds: bool) {
+        self.sender_withholds = withholds;
     }
 
     /// Installs a new table. Subscribers new to a video stream get its latest key frame first.
@@ -181,6 +190,11 @@ impl Forwarder {
             match source {
                 None => {
                     out.source = None;
+                    out.subs.clear();
+                    out.key.clear();
+                }
+                Some(list) if list.is_empty() && self.sender_withholds => {
+                    out.source = Some(list.clone());
                     out.subs.clear();
                     out.key.clear();
                 }
@@ -247,7 +261,7 @@ impl Forwarder {
             header.is_key_frame(),
         );
         let video = stream.is_video();
-        if video {
+        if video && !(self.sender_withholds && out.subs.is_empty()) {
             out.key.observe(&frame, frag.0, frag.1, frag.2);
         }
         for (sub, state) in &mut out.subs {
@@ -356,6 +370,39 @@ mod tests {
         let got = drain(&slow.out);
         assert_eq!(got.len(), 3, "the next key frame, all fragments");
         assert_eq!(got[0].header.frame_seq, 1);
+    }
+
+    #[test]
+    fn a_withholding_sender_keeps_no_key_frame_while_nobody_watches() {
+        let mut fwd = Forwarder::new(Arc::default());
+        fwd.set_sender_withholds(true);
+        let a = Sub {
+            conn: 1,
+            out: Arc::new(OutQueue::new()),
+        };
+        fwd.apply(&table(7, std::slice::from_ref(&a)));
+        let (f, h) = frame(MediaType::VideoMajor, 3, true, b"k1");
+        fwd.forward(f, &h);
+        assert_eq!(drain(&a.out).len(), 1);
+        // The last viewer goes: the cached key frame would go stale, the sender replays its
+        // own when a viewer comes back.
+        fwd.apply(&table(7, &[]));
+        let (f, h) = frame(
+            MediaType::VideoMajor,
+            3,
+            true,
+            b"k2 before the sender heard",
+        );
+        fwd.forward(f, &h);
+        let b = Sub {
+            conn: 2,
+            out: Arc::new(OutQueue::new()),
+        };
+        fwd.apply(&table(7, std::slice::from_ref(&b)));
+        assert!(drain(&b.out).is_empty());
+        let (f, h) = frame(MediaType::VideoMajor, 3, true, b"replayed");
+        fwd.forward(f, &h);
+        assert_eq!(&drain(&b.out)[0].payload[..], b"replayed");
     }
 
     #[test]

@@ -20,6 +20,7 @@ impl Core {
             return Err(ErrorCode::ReloginedErr);
         }
         let signal = session.signal;
+        let stream_demand = session.stream_demand;
         let Core {
             dir, rooms, outbox, ..
         } = self;
@@ -35,7 +36,8 @@ impl Core {
             return Err(ErrorCode::RoomFull);
         }
         let user = caller.user;
-        room.members.insert(user, Member::new(caller.conn, signal));
+        room.members
+            .insert(user, Member::new(caller.conn, signal, stream_demand));
         outbox.others(dir, room, user, Ev::new(StateId::UserEnter, Some(user)));
         outbox.routes.insert(user);
         let joined = pb::RoomJoined {

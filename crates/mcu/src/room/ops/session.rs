@@ -3,7 +3,14 @@
 use super::*;
 
 impl Core {
-    pub(in crate::room) fn login(&mut self, now: Now, conn: ConnId, request_id: u32, user: UserId) {
+    pub(in crate::room) fn login(
+        &mut self,
+        now: Now,
+        conn: ConnId,
+        request_id: u32,
+        user: UserId,
+        stream_demand: bool,
+    ) {
         if self.sessions.contains_key(&conn) {
             self.outbox
                 .respond(conn, request_id, ErrorCode::ReloginedErr.code());
@@ -25,6 +32,7 @@ impl Core {
                 user,
                 room: None,
                 signal: 5,
+                stream_demand,
                 chat: TokenBucket::new(limits.chat_burst, limits.chat_per_sec, now.mono),
                 data: TokenBucket::new(limits.data_burst, limits.data_per_sec, now.mono),
                 data_bytes: TokenBucket::new(
@@ -46,6 +54,7 @@ impl Core {
             heartbeat_ms: self.heartbeat_ms,
             rooms: self.room_infos(),
             server_name: self.server_name.clone(),
+            stream_demand,
         };
         let result = Some(pb::response::Result::Login(login));
         self.outbox
