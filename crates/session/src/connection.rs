@@ -6,11 +6,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use conference_proto::frame::{FrameKind, RawFrame, decode_frame, encode_control};
-use conference_proto::media::MediaFrame;
+use conference_proto::media::{MediaFrame, MediaHeader};
 use conference_proto::message::decode_server;
 use conference_proto::pb::{self, client_message, server_message};
 use conference_proto::{ErrorCode, PROTOCOL_VERSION};
@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, watch};
 use crate::media::MediaQueue;
 use crate::requests::{self, Pending, RequestKind};
 use crate::session::Shared;
+use crate::uplink::Uplink;
 
 /// Heartbeats that may be missed before the MCU is declared dead.
 const MISSED_HEARTBEATS: u32 = 3;
@@ -78,6 +79,8 @@ pub(crate) struct Conn {
     pub own_id: u32,
     pub pending: Pending,
     pub media: MediaQueue,
+    /// Which outgoing frames are withheld (`send_media` asks it, the reader feeds it).
+    pub uplink: Mutex<Uplink>,
     control: mpsc::UnboundedSender<Bytes>,
     close: watch::Sender<bool>,
     /// Cleared by a local close: frames still arriving are no longer delivered.
@@ -113,6 +116,29 @@ impl Conn {
         let frame = encode_control(&pb::ClientMessage::request(0, body));
         // A closed writer means the connection is already going.
         let _ = self.control.send(frame);
+    }
+
+    /// Queues one encoded media frame of `send_stream`, unless nobody watches its stream;
+    /// what a new viewer needs goes first.
+    pub fn send_media(&self, header: &MediaHeader, frame: Bytes) -> Result<(), ErrorCode> {
+        let mut uplink = self.uplink.lock();
+        let mut replay = Vec::new();
+        let send = uplink.admit(header, &frame, Instant::now(), &mut replay);
+        for frame in replay {
+            self.media.push_replay(frame);
+        }
+        if send { self.media.push(frame) } else { Ok(()) }
+    }
+
+    /// The MCU's `StreamDemand`: new viewers get their replay at once.
+    fn on_stream_demand(&self, watched: u32) {
+        let mut uplink = self.uplink.lock();
+        uplink.set_watched(watched);
+        let mut replay = Vec::new();
+        uplink.take_replay(Instant::now(), &mut replay);
+        for frame in replay {
+            self.media.push_replay(frame);
+        }
     }
 
     pub fn is_live(&self) -> bool {
@@ -151,7 +177,8 @@ pub(crate) async fn run(
     reply: SyncSender<Result<(), ErrorCode>>,
 ) {
     let timeout = shared.config.request_timeout;
-    let established = tokio::time::timeout(timeout, establish(&params))
+    let withhold = shared.tuning.withhold_unwatched;
+    let established = tokio::time::timeout(timeout, establish(&params, withhold))
         .await
         .unwrap_or(Err(ErrorCode::Timeout));
     let (stream, mut buf, login) = match established {
@@ -171,6 +198,9 @@ pub(crate) async fn run(
         own_id: login.user_id,
         pending: Pending::new(),
         media: MediaQueue::new(shared.tuning.send_budget),
+        uplink: Mutex::new(Uplink::new(
+            login.stream_demand && shared.tuning.withhold_unwatched,
+        )),
         control,
         close,
         live: AtomicBool::new(true),
@@ -226,6 +256,7 @@ pub(crate) async fn run(
 /// Resolves, connects and logs in. Every failure maps to the code `connect_MCU` returns.
 async fn establish(
     params: &ConnectParams,
+    withhold_unwatched: bool,
 ) -> Result<(TcpStream, BytesMut, pb::LoginResult), ErrorCode> {
     let addrs = resolve(&params.host, params.port).await?;
     let mut stream = connect_any(&addrs).await?;
@@ -239,6 +270,7 @@ async fn establish(
             client_name: concat!("conference_sdk ", env!("CARGO_PKG_VERSION")).into(),
             username: params.username.clone(),
             password: params.password.clone(),
+            stream_demand: withhold_unwatched,
         }),
     );
     stream
@@ -411,6 +443,7 @@ fn handle_frame(
         server_message::Body::UserUpdate(update) => {
             shared.on_user_update(conn.generation, update.users)
         }
+        server_message::Body::StreamDemand(demand) => conn.on_stream_demand(demand.watched),
         server_message::Body::Bye(bye) => {
             tracing::info!(code = bye.code, "the MCU said goodbye");
             let reason = ErrorCode::check(bye.code)

@@ -48,6 +48,7 @@ mod mixer_glue;
 mod requests;
 mod runtime;
 mod session;
+mod uplink;
 
 use std::sync::Arc;
 use std::sync::mpsc::sync_channel;
@@ -65,6 +66,7 @@ pub use core::SharedCore;
 pub use gate::{DropStats, MediaBudget};
 pub use media::SendBudget;
 use parking_lot::Mutex;
+pub use uplink::WithheldStats;
 
 use crate::cache::Cache;
 use crate::connection::ConnectParams;
@@ -129,6 +131,9 @@ pub struct Tuning {
     /// How long a closing connection waits for its Goodbye to be flushed and for the MCU to
     /// close its side (each), so that `disconnect` returns with the MCU done with the session.
     pub disconnect_grace: Duration,
+    /// Keep the frames of streams nobody subscribes to off the wire (when the MCU says who
+    /// watches: docs/PROTOCOL.md, "Stream demand").
+    pub withhold_unwatched: bool,
 }
 
 impl Default for Tuning {
@@ -137,6 +142,7 @@ impl Default for Tuning {
             media_budget: MediaBudget::default(),
             send_budget: SendBudget::default(),
             disconnect_grace: Duration::from_secs(1),
+            withhold_unwatched: true,
         }
     }
 }
@@ -277,6 +283,16 @@ impl Sdk {
         self.shared.events.stats()
     }
 
+    /// Frames of the current connection kept off the wire because nobody watched them.
+    pub fn withheld_stats(&self) -> WithheldStats {
+        self.shared
+            .state
+            .lock()
+            .connected()
+            .map(|conn| conn.uplink.lock().stats())
+            .unwrap_or_default()
+    }
+
     /// Stops the instance: a connected session is closed as by [`Sdk::disconnect`] (no
     /// event), events still queued are discarded and the sink is dropped; the instance's own
     /// threads are joined (with [`Sdk::start_on`]: the core's threads keep running for the
@@ -381,6 +397,8 @@ impl Sdk {
             state.joining = true;
             conn
         };
+        // Nothing of the new room watches us yet.
+        conn.uplink.lock().reset();
         match conn.request(Body::JoinRoom(pb::JoinRoom { room_id }), RequestKind::Join) {
             Ok(response) => {
                 ErrorCode::check(response.code)?;
@@ -511,7 +529,11 @@ impl Sdk {
             conn
         };
         let frame = media::encode_outgoing(header, payload, media_type)?;
-        conn.media.push(frame)
+        let header = MediaHeader {
+            stream_type: media_type as u8,
+            ..header
+        };
+        conn.send_media(&header, frame)
     }
 
     pub fn recv_stream(&self, user_id: u32, media_type: MediaType, on: bool) -> Result<()> {

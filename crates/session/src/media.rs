@@ -73,6 +73,16 @@ impl MediaQueue {
         Some(frame)
     }
 
+    /// Queues a replay for new viewers beyond the bounds: the uplink's own caps bound it,
+    /// and losing part of it would leave the viewers without a picture.
+    pub fn push_replay(&self, frame: Bytes) {
+        let mut inner = self.inner.lock();
+        inner.bytes += frame.len();
+        inner.frames.push_back(frame);
+        drop(inner);
+        self.ready.notify_one();
+    }
+
     /// Resolves after a push (or at once if one happened since the last wait).
     pub async fn ready(&self) {
         self.ready.notified().await;

@@ -183,6 +183,17 @@ fn a_full_send_queue_refuses_without_blocking() {
     sdk.connect("127.0.0.1", lesson.mcu.addr.port(), "class1", "class1")
         .expect("connect");
     sdk.login_room(1001).expect("login");
+    // Somebody watches (an unwatched stream never reaches the queue), as a sent frame shows.
+    let teacher = &lesson.clients[0];
+    assert_eq!(
+        teacher.sdk.recv_stream(CLASS1, MediaType::VideoMajor, true),
+        Ok(())
+    );
+    assert_eq!(
+        sdk.send_stream(header(3, 1, 1), b"watched", MediaType::VideoMajor),
+        Ok(())
+    );
+    teacher.log.wait_media(1, |m| m.user_id == CLASS1 as i32);
     // The MCU stops reading: the socket buffers fill, then the queue.
     signal(lesson.mcu.pid(), libc::SIGSTOP);
     let frame = vec![7u8; 128 * 1024];

@@ -1,0 +1,493 @@
+//! Withholding the streams nobody watches (docs/PROTOCOL.md, "Stream demand"). The MCU tells
+//! which of our streams have subscribers; frames of the others never leave the machine, which
+//! saves the recorder's uplink and the MCU the work of reading and discarding them.
+//!
+//! When a stream becomes watched, what a new viewer needs goes out first, as the MCU would have
+//! given it from its own cache: a video stream's latest key frame and the frames withheld since
+//! it (or, when some of those were sent to an MCU that has since forgotten them, the key frame
+//! alone, after which deltas wait for the next key frame); for the other streams the frames
+//! withheld in the last moments, which a caller may have sent right as the viewer arrived,
+//! before the news reached us. A frame is withheld or sent whole: the decision is taken at its
+//! first fragment.
+//!
+//! A plain state machine, asked about each frame in `send_stream` (a withheld frame never wakes
+//! the network thread) and fed the MCU's `StreamDemand` by the reader task. Both queue what it
+//! lets through while holding it, so the send queue's order is the order of its decisions.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use conference_proto::MediaType;
+use conference_proto::media::MediaHeader;
+
+/// Largest key frame kept for a replay (the MCU's own cache has the same bound).
+const KEY_CAP: usize = 1024 * 1024;
+/// Largest run of withheld video frames after a key frame kept for a replay.
+const SINCE_KEY_CAP: usize = 2 * 1024 * 1024;
+/// Non-video frames withheld this recently are replayed to a new viewer.
+const RECENT_WINDOW: Duration = Duration::from_millis(50);
+/// At most this many bytes of recent non-video frames are kept.
+const RECENT_CAP: usize = 64 * 1024;
+
+/// Frames the uplink kept off the wire because nobody watched them.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct WithheldStats {
+    /// Whole frames (a fragmented frame counts once).
+    pub frames: u64,
+    /// Wire bytes (fragments, headers included).
+    pub bytes: u64,
+}
+
+pub(crate) struct Uplink {
+    /// The MCU sends `StreamDemand` and the caller allows withholding.
+    active: bool,
+    streams: [StreamUplink; 4],
+    stats: WithheldStats,
+}
+
+#[derive(Default)]
+struct StreamUplink {
+    video: bool,
+    watched: bool,
+    /// The frame in progress (its first fragment seen, not its last): sent or withheld.
+    current: Option<bool>,
+    /// Became watched: a replay goes out before the next frame.
+    replay_due: bool,
+    /// Video: deltas are withheld until the next key frame (a replay could not give the
+    /// frames between the key frame and now).
+    need_key: bool,
+    /// Video: the latest complete key frame, and the one being received.
+    key: Vec<Bytes>,
+    key_building: Option<(Vec<Bytes>, usize)>,
+    /// Video: a delta after `key` was sent; the MCU forgets it when the stream goes unwatched.
+    delta_sent_since_key: bool,
+    /// Video: frames withheld since `key` (the frame in progress included), all of them
+    /// while `since_key_whole`.
+    since_key: Vec<Bytes>,
+    since_key_bytes: usize,
+    since_key_whole: bool,
+    /// Other streams: recently withheld fragments, (withheld at, starts a frame, bytes).
+    recent: VecDeque<(Instant, bool, Bytes)>,
+    recent_bytes: usize,
+}
+
+impl Uplink {
+    pub fn new(active: bool) -> Self {
+        let mut uplink = Uplink {
+            active,
+            streams: Default::default(),
+            stats: WithheldStats::default(),
+        };
+        uplink.reset();
+        uplink
+    }
+
+    /// Entering a room: nothing is watched yet, and nothing from before is replayed.
+    pub fn reset(&mut self) {
+        for (stream, state) in MediaType::ALL.iter().zip(self.streams.iter_mut()) {
+            *state = StreamUplink {
+                video: stream.is_video(),
+                since_key_whole: true,
+                ..StreamUplink::default()
+            };
+        }
+    }
+
+    /// The MCU's `StreamDemand`: bit (stream type − 1) set while that stream is watched.
+    pub fn set_watched(&mut self, bits: u32) {
+        for (index, state) in self.streams.iter_mut().enumerate() {
+            let watched = bits & (1 << index) != 0;
+            if watched == state.watched {
+                continue;
+            }
+            state.watched = watched;
+            state.replay_due = watched;
+            if !watched {
+                // The MCU drops what it kept of the stream: sent deltas cannot be replayed.
+                state.since_key.clear();
+                state.since_key_bytes = 0;
+                state.since_key_whole = !state.delta_sent_since_key;
+            }
+        }
+    }
+
+    /// Moves what new viewers need to `out` (encoded frames, in order), for every stream that
+    /// became watched and is not in the middle of sending a frame (that one's replay goes
+    /// before its next frame).
+    pub fn take_replay(&mut self, now: Instant, out: &mut Vec<Bytes>) {
+        if !self.active {
+            return;
+        }
+        for state in &mut self.streams {
+            state.take_replay(now, out);
+        }
+    }
+
+    /// Decides whether one outgoing fragment goes on the wire; `frame` is its encoded form. A
+    /// replay that waited for this stream's frame in progress to end comes first, in `out`.
+    pub fn admit(
+        &mut self,
+        header: &MediaHeader,
+        frame: &Bytes,
+        now: Instant,
+        out: &mut Vec<Bytes>,
+    ) -> bool {
+        if !self.active {
+            return true;
+        }
+        let Some(stream) = header.stream() else {
+            // Not ours to judge: the MCU refuses it.
+            return true;
+        };
+        let state = &mut self.streams[stream as usize - 1];
+        let start = header.starts_frame();
+        if start {
+            state.take_replay(now, out);
+        }
+        let end = header.ends_frame();
+        let key = header.is_key_frame();
+        let send = if start {
+            if state.video && key {
+                state.need_key = false;
+            }
+            state.watched && !(state.video && state.need_key)
+        } else {
+            state.current.unwrap_or(state.watched)
+        };
+        state.current = if end { None } else { Some(send) };
+        if state.video {
+            state.track_video(frame, start, end, key, send);
+        } else if !send {
+            state.remember_recent(frame, start, now);
+        }
+        if !send {
+            self.stats.bytes += frame.len() as u64;
+            if start {
+                self.stats.frames += 1;
+            }
+        }
+        send
+    }
+
+    pub fn stats(&self) -> WithheldStats {
+        self.stats
+    }
+}
+
+impl StreamUplink {
+    fn take_replay(&mut self, now: Instant, out: &mut Vec<Bytes>) {
+        if !self.replay_due || self.current == Some(true) {
+            return;
+        }
+        self.replay_due = false;
+        if self.video {
+            self.replay_video(out);
+        } else {
+            self.replay_recent(now, out);
+        }
+    }
+
+    fn track_video(&mut self, frame: &Bytes, start: bool, end: bool, key: bool, sent: bool) {
+        if start {
+            self.key_building = key.then(|| (Vec::new(), 0));
+        }
+        let building = match self.key_building.as_mut() {
+            Some((fragments, bytes)) if *bytes + frame.len() <= KEY_CAP => {
+                fragments.push(frame.clone());
+                *bytes += frame.len();
+                true
+            }
+            Some(_) => {
+                // Too large to keep: the previous key frame stays the one replayed, and the
+                // deltas after this one cannot be decoded from it.
+                self.key_building = None;
+                self.since_key.clear();
+                self.since_key_bytes = 0;
+                self.since_key_whole = false;
+                return;
+            }
+            None => false,
+        };
+        if building {
+            if end && let Some((fragments, _)) = self.key_building.take() {
+                self.key = fragments;
+                self.delta_sent_since_key = false;
+                self.since_key.clear();
+                self.since_key_bytes = 0;
+                self.since_key_whole = true;
+            }
+            return;
+        }
+        if key && start {
+            return;
+        }
+        if sent {
+            self.delta_sent_since_key = true;
+        } else if self.since_key_whole && !self.key.is_empty() {
+            if self.since_key_bytes + frame.len() <= SINCE_KEY_CAP {
+                self.since_key.push(frame.clone());
+                self.since_key_bytes += frame.len();
+            } else {
+                self.since_key.clear();
+                self.since_key_bytes = 0;
+                self.since_key_whole = false;
+            }
+        }
+    }
+
+    fn replay_video(&mut self, out: &mut Vec<Bytes>) {
+        if let Some((fragments, _)) = &self.key_building {
+            // A key frame is on its way: what came of it so far, then the rest as it comes.
+            out.extend(fragments.iter().cloned());
+            self.current = Some(true);
+            self.need_key = false;
+            self.since_key.clear();
+            self.since_key_bytes = 0;
+            return;
+        }
+        if self.key.is_empty() {
+            return;
+        }
+        out.extend(self.key.iter().cloned());
+        if self.since_key_whole {
+            self.delta_sent_since_key |= !self.since_key.is_empty();
+            out.append(&mut self.since_key);
+            self.since_key_bytes = 0;
+            if self.current == Some(false) {
+                // Its first fragments just went out: the rest follows.
+                self.current = Some(true);
+            }
+            self.need_key = false;
+        } else {
+            // A withheld frame in progress stays withheld, and so do the deltas after it.
+            self.need_key = true;
+        }
+    }
+
+    fn remember_recent(&mut self, frame: &Bytes, start: bool, now: Instant) {
+        self.recent.push_back((now, start, frame.clone()));
+        self.recent_bytes += frame.len();
+        while self.recent_bytes > RECENT_CAP
+            || self
+                .recent
+                .front()
+                .is_some_and(|(at, _, _)| now.duration_since(*at) > RECENT_WINDOW)
+        {
+            self.drop_oldest_frame();
+        }
+    }
+
+    /// Drops the oldest fragment and the rest of its frame.
+    fn drop_oldest_frame(&mut self) {
+        if let Some((_, _, frame)) = self.recent.pop_front() {
+            self.recent_bytes -= frame.len();
+        }
+        while let Some((_, false, _)) = self.recent.front() {
+            if let Some((_, _, frame)) = self.recent.pop_front() {
+                self.recent_bytes -= frame.len();
+            }
+        }
+    }
+
+    fn replay_recent(&mut self, now: Instant, out: &mut Vec<Bytes>) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|(at, _, _)| now.duration_since(*at) > RECENT_WINDOW)
+        {
+            self.drop_oldest_frame();
+        }
+        if !self.recent.is_empty() && self.current == Some(false) {
+            // The frame in progress started within the window: its rest follows.
+            self.current = Some(true);
+        }
+        out.extend(self.recent.drain(..).map(|(_, _, frame)| frame));
+        self.recent_bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conference_proto::media::encode_media;
+
+    fn frame(stream: MediaType, seq: u16, key: bool, payload: &str) -> (MediaHeader, Bytes) {
+        let header = MediaHeader {
+            stream_type: stream as u8,
+            frame_seq: seq,
+            key_frame: u16::from(key),
+            ..Default::default()
+        };
+        (header, encode_media(&header, payload.as_bytes()))
+    }
+
+    /// Feeds frames; returns the payload tags that went on the wire (replays included).
+    struct Wire {
+        uplink: Uplink,
+        now: Instant,
+        sent: Vec<Bytes>,
+    }
+
+    impl Wire {
+        fn new() -> Wire {
+            Wire {
+                uplink: Uplink::new(true),
+                now: Instant::now(),
+                sent: Vec::new(),
+            }
+        }
+
+        fn send(&mut self, stream: MediaType, seq: u16, key: bool, payload: &str) {
+            let mut replay = Vec::new();
+            let (header, bytes) = frame(stream, seq, key, payload);
+            let send = self.uplink.admit(&header, &bytes, self.now, &mut replay);
+            self.sent.extend(replay);
+            if send {
+                self.sent.push(bytes);
+            }
+        }
+
+        fn watch(&mut self, bits: u32) {
+            self.uplink.set_watched(bits);
+            let mut replay = Vec::new();
+            self.uplink.take_replay(self.now, &mut replay);
+            self.sent.extend(replay);
+        }
+
+        fn wire(&mut self) -> Vec<String> {
+            self.sent
+                .drain(..)
+                .map(|b| String::from_utf8_lossy(&b[45..]).into_owned())
+                .collect()
+        }
+    }
+
+    const V: MediaType = MediaType::VideoMajor;
+    const A: MediaType = MediaType::Audio;
+
+    #[test]
+    fn nothing_goes_out_until_a_stream_is_watched() {
+        let mut w = Wire::new();
+        w.send(V, 3, true, "k1");
+        w.send(A, 3, false, "a1");
+        assert!(w.wire().is_empty());
+        assert_eq!(
+            w.uplink.stats(),
+            WithheldStats {
+                frames: 2,
+                bytes: 94
+            }
+        );
+        w.watch(0b11);
+        w.send(V, 3, false, "d1");
+        w.send(A, 3, false, "a2");
+        assert_eq!(w.wire(), ["a1", "k1", "d1", "a2"]);
+    }
+
+    #[test]
+    fn a_new_viewer_gets_the_key_frame_and_the_frames_withheld_since() {
+        let mut w = Wire::new();
+        for (seq, key, tag) in [
+            (3, true, "k0"),
+            (3, true, "k1"),
+            (1, false, "d1a"),
+            (2, false, "d1b"),
+        ] {
+            w.send(V, seq, key, tag);
+        }
+        w.send(V, 1, false, "d2a");
+        w.watch(0b10);
+        // The frame in progress goes on: its first fragment was replayed.
+        w.send(V, 2, false, "d2b");
+        w.send(V, 3, false, "d3");
+        assert_eq!(w.wire(), ["k1", "d1a", "d1b", "d2a", "d2b", "d3"]);
+    }
+
+    #[test]
+    fn after_sent_deltas_a_returning_viewer_gets_the_key_frame_then_waits_for_the_next() {
+        let mut w = Wire::new();
+        w.watch(0b10);
+        w.send(V, 3, true, "k1");
+        w.send(V, 3, false, "d1");
+        w.watch(0);
+        w.send(V, 3, false, "d2");
+        w.watch(0b10);
+        w.send(V, 3, false, "d3");
+        w.send(V, 1, true, "k2a");
+        w.send(V, 2, true, "k2b");
+        assert_eq!(w.wire(), ["k1", "d1", "k1", "k2a", "k2b"]);
+    }
+
+    #[test]
+    fn a_frame_is_sent_or_withheld_whole() {
+        let mut w = Wire::new();
+        w.watch(0b10);
+        w.send(V, 1, true, "k1a");
+        w.watch(0);
+        w.send(V, 2, true, "k1b");
+        w.send(V, 1, false, "d1a");
+        w.watch(0b10);
+        w.send(V, 2, false, "d1b");
+        assert_eq!(w.wire(), ["k1a", "k1b", "k1a", "k1b", "d1a", "d1b"]);
+    }
+
+    #[test]
+    fn no_replay_cuts_into_a_frame_being_sent() {
+        let mut w = Wire::new();
+        w.watch(0b10);
+        w.send(V, 1, true, "k1a");
+        w.watch(0);
+        w.watch(0b10);
+        w.send(V, 2, true, "k1b");
+        w.send(V, 3, false, "d1");
+        assert_eq!(w.wire(), ["k1a", "k1b", "k1a", "k1b", "d1"]);
+    }
+
+    #[test]
+    fn a_key_frame_in_progress_is_replayed_so_far_and_finished() {
+        let mut w = Wire::new();
+        w.send(V, 3, true, "k1");
+        w.send(V, 1, true, "k2a");
+        w.watch(0b10);
+        w.send(V, 2, true, "k2b");
+        assert_eq!(w.wire(), ["k2a", "k2b"]);
+    }
+
+    #[test]
+    fn only_recent_audio_is_replayed() {
+        let mut w = Wire::new();
+        w.send(A, 3, false, "old");
+        w.now += Duration::from_millis(60);
+        w.send(A, 3, false, "a1");
+        w.send(A, 1, false, "a2a");
+        w.watch(0b01);
+        w.send(A, 2, false, "a2b");
+        assert_eq!(w.wire(), ["a1", "a2a", "a2b"]);
+        w.watch(0);
+        w.send(A, 3, false, "a3");
+        assert!(w.wire().is_empty());
+    }
+
+    #[test]
+    fn an_inactive_uplink_sends_everything() {
+        let mut uplink = Uplink::new(false);
+        let (header, bytes) = frame(V, 3, false, "d");
+        let mut replay = Vec::new();
+        assert!(uplink.admit(&header, &bytes, Instant::now(), &mut replay));
+        uplink.set_watched(0b10);
+        uplink.take_replay(Instant::now(), &mut replay);
+        assert!(replay.is_empty());
+    }
+
+    #[test]
+    fn reset_forgets_the_previous_room() {
+        let mut w = Wire::new();
+        w.watch(0b10);
+        w.send(V, 3, true, "k1");
+        w.uplink.reset();
+        w.watch(0b10);
+        w.send(V, 3, false, "d1");
+        assert_eq!(w.wire(), ["k1", "d1"], "no replay of the old key frame");
+    }
+}
