@@ -3,6 +3,7 @@
 # invocation, on this machine, with the ratios ours ÷ nats.
 #
 #   scripts/bench.sh                 # everything: L=100 classroom, join storm, max-L search
+#                                    # (about 10 minutes)
 #   BENCH_SEARCH=0 scripts/bench.sh  # without the max-L search
 #
 # Environment (all optional):
@@ -120,16 +121,14 @@ run classroom-nats nats --scenario classroom --listeners "$LISTENERS" --duration
 # Diagnostic: the MCU with protocol-level clients on one shared runtime (docs/PERFORMANCE.md).
 run classroom-mcu-raw mcu --client raw --scenario classroom --listeners "$LISTENERS" \
     --duration "$DURATION"
-# Diagnostic: listeners nobody watches send nothing (what a firmware that follows LOOKED sends).
-run classroom-mcu-quiet mcu --quiet-listeners --scenario classroom --listeners "$LISTENERS" \
-    --duration "$DURATION"
+# Diagnostic: the SDK clients send every stream, watched or not (the SDK before stream demand).
+run classroom-mcu-sends-all mcu --sdk-sends-unwatched --scenario classroom \
+    --listeners "$LISTENERS" --duration "$DURATION"
+# Diagnostic: nats-server with the listeners nobody watches silent, as our SDK keeps them.
 run classroom-nats-quiet nats --quiet-listeners --scenario classroom --listeners "$LISTENERS" \
     --duration "$DURATION"
 run join-mcu mcu --scenario join --users "$USERS"
 run join-nats nats --scenario join --users "$USERS"
-# The MCU with glibc's mmap threshold fixed (what the proposed mallopt() in conference-mcu
-# does): argon2's 1 MiB working memory per login no longer stays behind in the heap.
-MALLOC_MMAP_THRESHOLD_=262144 run join-mcu-mmap-fixed mcu --scenario join --users "$USERS"
 
 # A run passes the search when nothing was lost or wrong and p99 is within the bound.
 passes() {
@@ -142,11 +141,9 @@ passes() {
 
 declare -A BEST
 if [ "$SEARCH" = 1 ]; then
-    for variant in mcu nats mcu-raw; do
-        case $variant in
-            mcu-raw) target=mcu; extra=(--client raw) ;;
-            *) target=$variant; extra=() ;;
-        esac
+    for variant in mcu nats; do
+        target=$variant
+        extra=()
         BEST[$variant]="none (below $SEARCH_FROM)"
         for ((l = SEARCH_FROM; l <= SEARCH_MAX; l += SEARCH_STEP)); do
             if run "search-$variant-$l" "$target" "${extra[@]}" --scenario classroom \
@@ -165,16 +162,15 @@ log "side by side: 1 room x $LISTENERS listeners (ours = mcu, peer = nats)"
 $LOADGEN compare "$OUT/classroom-mcu.json" "$OUT/classroom-nats.json"
 log "diagnostic: the MCU with raw protocol clients on one runtime (ours = mcu raw, peer = nats)"
 $LOADGEN compare "$OUT/classroom-mcu-raw.json" "$OUT/classroom-nats.json"
-log "diagnostic: unwatched listeners silent on both sides (ours = mcu, peer = nats)"
-$LOADGEN compare "$OUT/classroom-mcu-quiet.json" "$OUT/classroom-nats-quiet.json"
+log "diagnostic: SDK clients sending every stream (ours = mcu, peer = nats)"
+$LOADGEN compare "$OUT/classroom-mcu-sends-all.json" "$OUT/classroom-nats.json"
+log "diagnostic: unwatched streams stay home on both sides (ours = mcu, peer = nats quiet)"
+$LOADGEN compare "$OUT/classroom-mcu.json" "$OUT/classroom-nats-quiet.json"
 log "side by side: join storm of $USERS users"
 $LOADGEN compare "$OUT/join-mcu.json" "$OUT/join-nats.json"
-log "join storm: MCU as shipped (ours) vs the MCU with a fixed mmap threshold (peer)"
-$LOADGEN compare "$OUT/join-mcu.json" "$OUT/join-mcu-mmap-fixed.json"
 if [ "$SEARCH" = 1 ]; then
     log "largest L (1 room, zero drops, p99 <= $P99_MS ms, step $SEARCH_STEP)"
     echo "  mcu (sdk clients):  ${BEST[mcu]}"
     echo "  nats:               ${BEST[nats]}"
-    echo "  mcu (raw clients):  ${BEST[mcu-raw]}"
 fi
 log "reports in $OUT"

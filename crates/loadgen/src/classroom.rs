@@ -21,6 +21,11 @@ pub trait Clients {
     fn client_drops(&self) -> u64;
     /// Clients that lost their connection or room.
     fn disconnects(&self) -> u64;
+    /// Frames the sending clients kept to themselves because nobody watched them (the
+    /// SDK's stream demand), when the clients do that.
+    fn withheld_frames(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Where a run's frames went, before it becomes a report.
@@ -114,6 +119,7 @@ pub fn report(
     rx: &RxCounters,
     client_drops: u64,
     disconnects: u64,
+    withheld: Option<u64>,
 ) -> ClassroomReport {
     let refused: u64 = table
         .streams()
@@ -146,6 +152,7 @@ pub fn report(
             sequence_gaps: rx.gaps,
             dropped_by_sender_queue: refused,
             dropped_by_clients: client_drops,
+            withheld_unwatched: withheld,
             server_drops: ctx.server_drops,
             server_drops_unit: ctx.server_drops_unit.to_string(),
         },

@@ -115,6 +115,9 @@ pub struct RunOptions {
     /// Every listener sends its video and audio (the workload); `false` (diagnostic): only
     /// streams somebody subscribes to are sent.
     pub listener_uploads: bool,
+    /// SDK clients keep unwatched streams off the wire (the SDK's default); `false`
+    /// (diagnostic): they send everything, as before the MCU told them who watches.
+    pub sdk_withholds: bool,
 }
 
 impl Default for RunOptions {
@@ -136,6 +139,7 @@ impl Default for RunOptions {
             setup_threads: 16,
             nats_monitor: None,
             listener_uploads: true,
+            sdk_withholds: true,
         }
     }
 }
@@ -220,15 +224,7 @@ fn run_classroom(opts: &RunOptions, server: &Server) -> anyhow::Result<report::C
     let started = Instant::now();
     match (opts.target, opts.client) {
         (Target::Mcu, ClientKind::Sdk) => {
-            let room = mcu::setup_classroom(
-                server.addr,
-                opts.rooms,
-                opts.listeners,
-                &opts.password,
-                opts.fragment,
-                epoch,
-                opts.setup_threads,
-            )?;
+            let room = mcu::setup_classroom(server.addr, opts, epoch)?;
             let report = measure(opts, server, &room, &room.table, epoch, started, None)?;
             mcu::close_all(room.clients, opts.setup_threads);
             Ok(report)
@@ -315,6 +311,7 @@ fn measure(
         &rx,
         clients.client_drops(),
         clients.disconnects(),
+        clients.withheld_frames(),
     ))
 }
 

@@ -116,6 +116,10 @@ struct RunArgs {
     /// Diagnostic: listeners nobody watches send nothing (the workload has them all send).
     #[arg(long)]
     quiet_listeners: bool,
+    /// Diagnostic: SDK clients send every stream, watched or not (the SDK's default is to
+    /// keep streams nobody subscribes to off the wire).
+    #[arg(long)]
+    sdk_sends_unwatched: bool,
     /// Print the report as JSON on stdout (the table goes to stderr).
     #[arg(long)]
     json: bool,
@@ -152,6 +156,7 @@ impl RunArgs {
             setup_threads: self.setup_threads,
             nats_monitor: self.nats_monitor,
             listener_uploads: !self.quiet_listeners,
+            sdk_withholds: !self.sdk_sends_unwatched,
         })
     }
 }

@@ -90,6 +90,7 @@ impl McuClient {
         username: &str,
         password: &str,
         epoch: Instant,
+        withhold_unwatched: bool,
     ) -> anyhow::Result<McuClient> {
         let state = Arc::new(ClientState {
             tracker: Mutex::new(Tracker::new(epoch)),
@@ -101,7 +102,10 @@ impl McuClient {
         let sdk = Sdk::start_on(
             core,
             SdkConfig::default(),
-            Tuning::default(),
+            Tuning {
+                withhold_unwatched,
+                ..Tuning::default()
+            },
             Box::new(Sink(Arc::clone(&state))),
         )
         .context("start an SDK instance")?;
@@ -198,13 +202,12 @@ pub struct Classroom {
 /// video and audio.
 pub fn setup_classroom(
     addr: SocketAddr,
-    rooms: u32,
-    listeners: u32,
-    password: &str,
-    frag_size: usize,
+    opts: &crate::RunOptions,
     epoch: Instant,
-    threads: usize,
 ) -> anyhow::Result<Classroom> {
+    let (rooms, listeners, password) = (opts.rooms, opts.listeners, opts.password.as_str());
+    let (frag_size, threads) = (opts.fragment, opts.setup_threads);
+    let withhold_unwatched = opts.sdk_withholds;
     if listeners == 0 {
         bail!("a classroom needs at least one listener");
     }
@@ -214,7 +217,14 @@ pub fn setup_classroom(
     let mut table = StreamTable::new(frag_size);
     for r in 0..rooms {
         let room = accounts::classroom_room(r);
-        let master = McuClient::connect(&core, addr, &accounts::master_name(r), password, epoch)?;
+        let master = McuClient::connect(
+            &core,
+            addr,
+            &accounts::master_name(r),
+            password,
+            epoch,
+            withhold_unwatched,
+        )?;
         let sdk = &master.sdk;
         sdk.login_room(room)
             .with_context(|| format!("master joins room {room}"))?;
@@ -227,7 +237,8 @@ pub fn setup_classroom(
         let master_id = master.user_id;
         let room_listeners = parallel(listeners as usize, threads, |i| {
             let name = accounts::listener_name(r, i as u32 + 1);
-            let client = McuClient::connect(&core, addr, &name, password, epoch)?;
+            let client =
+                McuClient::connect(&core, addr, &name, password, epoch, withhold_unwatched)?;
             client
                 .sdk
                 .login_room(room)
@@ -316,6 +327,15 @@ impl Clients for Classroom {
             .map(|c| c.state.lost.load(Ordering::Relaxed) + c.send_errors.load(Ordering::Relaxed))
             .sum()
     }
+
+    fn withheld_frames(&self) -> Option<u64> {
+        Some(
+            self.clients
+                .iter()
+                .map(|c| c.sdk.withheld_stats().frames)
+                .sum(),
+        )
+    }
 }
 
 /// What the join storm measured.
@@ -355,6 +375,7 @@ pub fn join_storm(
             &accounts::join_user_name(i as u32 + 1),
             password,
             epoch,
+            true,
         )
     })?;
     let connect = started.elapsed();

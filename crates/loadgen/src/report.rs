@@ -60,6 +60,10 @@ pub struct FrameCounts {
     /// counts).
     pub server_drops: Option<u64>,
     pub server_drops_unit: String,
+    /// Frames the sending SDKs kept off the wire because nobody subscribed to them (part of
+    /// `sent`, none of `expected`).
+    #[serde(default)]
+    pub withheld_unwatched: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -205,8 +209,14 @@ pub fn render(report: &Report) -> String {
             (
                 "frames",
                 format!(
-                    "sent {}  expected {}  delivered {}  missing {}  gaps {}",
-                    f.sent, f.expected, f.delivered, f.missing, f.sequence_gaps
+                    "sent {}  expected {}  delivered {}  missing {}  gaps {}{}",
+                    f.sent,
+                    f.expected,
+                    f.delivered,
+                    f.missing,
+                    f.sequence_gaps,
+                    f.withheld_unwatched
+                        .map_or(String::new(), |n| format!("  withheld unwatched {n}"))
                 ),
             ),
             (
