@@ -124,9 +124,7 @@ impl Conn {
         let mut uplink = self.uplink.lock();
         let mut replay = Vec::new();
         let send = uplink.admit(header, &frame, Instant::now(), &mut replay);
-        for frame in replay {
-            self.media.push_replay(frame);
-        }
+        self.media.push_replay(replay);
         if send { self.media.push(frame) } else { Ok(()) }
     }
 
@@ -136,9 +134,7 @@ impl Conn {
         uplink.set_watched(watched);
         let mut replay = Vec::new();
         uplink.take_replay(Instant::now(), &mut replay);
-        for frame in replay {
-            self.media.push_replay(frame);
-        }
+        self.media.push_replay(replay);
     }
 
     pub fn is_live(&self) -> bool {

@@ -75,10 +75,15 @@ impl MediaQueue {
 
     /// Queues a replay for new viewers beyond the bounds: the uplink's own caps bound it,
     /// and losing part of it would leave the viewers without a picture.
-    pub fn push_replay(&self, frame: Bytes) {
+    pub fn push_replay(&self, frames: Vec<Bytes>) {
+        if frames.is_empty() {
+            return;
+        }
         let mut inner = self.inner.lock();
-        inner.bytes += frame.len();
-        inner.frames.push_back(frame);
+        for frame in frames {
+            inner.bytes += frame.len();
+            inner.frames.push_back(frame);
+        }
         drop(inner);
         self.ready.notify_one();
     }

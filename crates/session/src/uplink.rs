@@ -2,13 +2,14 @@
 //! which of our streams have subscribers; frames of the others never leave the machine, which
 //! saves the recorder's uplink and the MCU the work of reading and discarding them.
 //!
-//! When a stream becomes watched, what a new viewer needs goes out first, as the MCU would have
-//! given it from its own cache: a video stream's latest key frame and the frames withheld since
-//! it (or, when some of those were sent to an MCU that has since forgotten them, the key frame
-//! alone, after which deltas wait for the next key frame); for the other streams the frames
-//! withheld in the last moments, which a caller may have sent right as the viewer arrived,
-//! before the news reached us. A frame is withheld or sent whole: the decision is taken at its
-//! first fragment.
+//! When a stream becomes watched, what a new viewer needs goes out first. The news takes a
+//! moment to reach us, and a caller may have sent frames right after the viewer's subscription
+//! took effect: the frames withheld in the last 200 ms go out (video: from the first key frame
+//! among them), as they would have without withholding. Without a key frame among them, video
+//! starts as the MCU's own cache would have started it: with the latest key frame and the
+//! frames withheld since it (or, when some of those were sent to an MCU that has since
+//! forgotten them, the key frame alone, after which deltas wait for the next key frame). A
+//! frame is withheld or sent whole: the decision is taken at its first fragment.
 //!
 //! A plain state machine, asked about each frame in `send_stream` (a withheld frame never wakes
 //! the network thread) and fed the MCU's `StreamDemand` by the reader task. Both queue what it
@@ -25,10 +26,12 @@ use conference_proto::media::MediaHeader;
 const KEY_CAP: usize = 1024 * 1024;
 /// Largest run of withheld video frames after a key frame kept for a replay.
 const SINCE_KEY_CAP: usize = 2 * 1024 * 1024;
-/// Non-video frames withheld this recently are replayed to a new viewer.
-const RECENT_WINDOW: Duration = Duration::from_millis(50);
-/// At most this many bytes of recent non-video frames are kept.
-const RECENT_CAP: usize = 64 * 1024;
+/// Frames withheld this recently are replayed to a new viewer: longer than the news of a
+/// subscription takes to reach a sender on a busy machine.
+const RECENT_WINDOW: Duration = Duration::from_millis(200);
+/// At most this many bytes of recent frames are kept per stream (video, audio).
+const RECENT_CAP_VIDEO: usize = 4 * 1024 * 1024;
+const RECENT_CAP_AUDIO: usize = 64 * 1024;
 
 /// Frames the uplink kept off the wire because nobody watched them.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -67,9 +70,18 @@ struct StreamUplink {
     since_key: Vec<Bytes>,
     since_key_bytes: usize,
     since_key_whole: bool,
-    /// Other streams: recently withheld fragments, (withheld at, starts a frame, bytes).
-    recent: VecDeque<(Instant, bool, Bytes)>,
+    /// Fragments withheld in the last `RECENT_WINDOW` since the stream was last watched, in
+    /// order; the front starts a frame.
+    recent: VecDeque<Withheld>,
     recent_bytes: usize,
+}
+
+struct Withheld {
+    at: Instant,
+    starts_frame: bool,
+    /// Starts a video key frame.
+    starts_key: bool,
+    frame: Bytes,
 }
 
 impl Uplink {
@@ -108,6 +120,9 @@ impl Uplink {
                 state.since_key.clear();
                 state.since_key_bytes = 0;
                 state.since_key_whole = !state.delta_sent_since_key;
+                // What was withheld before this was sent: replaying it would leave gaps.
+                state.recent.clear();
+                state.recent_bytes = 0;
             }
         }
     }
@@ -158,8 +173,9 @@ impl Uplink {
         state.current = if end { None } else { Some(send) };
         if state.video {
             state.track_video(frame, start, end, key, send);
-        } else if !send {
-            state.remember_recent(frame, start, now);
+        }
+        if !send {
+            state.remember_recent(frame, start, start && key && state.video, now);
         }
         if !send {
             self.stats.bytes += frame.len() as u64;
@@ -181,11 +197,19 @@ impl StreamUplink {
             return;
         }
         self.replay_due = false;
-        if self.video {
-            self.replay_video(out);
+        self.forget_older_than_window(now);
+        let from = if self.video {
+            self.recent.iter().position(|w| w.starts_key)
         } else {
-            self.replay_recent(now, out);
+            (!self.recent.is_empty()).then_some(0)
+        };
+        match from {
+            Some(from) => self.replay_recent(from, out),
+            None if self.video => self.replay_video(out),
+            None => {}
         }
+        self.recent.clear();
+        self.recent_bytes = 0;
     }
 
     fn track_video(&mut self, frame: &Bytes, start: bool, end: bool, key: bool, sent: bool) {
@@ -265,14 +289,34 @@ impl StreamUplink {
         }
     }
 
-    fn remember_recent(&mut self, frame: &Bytes, start: bool, now: Instant) {
-        self.recent.push_back((now, start, frame.clone()));
+    fn remember_recent(&mut self, frame: &Bytes, start: bool, starts_key: bool, now: Instant) {
+        if !start && self.recent.is_empty() {
+            // The rest of a frame whose start is gone.
+            return;
+        }
+        self.recent.push_back(Withheld {
+            at: now,
+            starts_frame: start,
+            starts_key,
+            frame: frame.clone(),
+        });
         self.recent_bytes += frame.len();
-        while self.recent_bytes > RECENT_CAP
-            || self
-                .recent
-                .front()
-                .is_some_and(|(at, _, _)| now.duration_since(*at) > RECENT_WINDOW)
+        let cap = if self.video {
+            RECENT_CAP_VIDEO
+        } else {
+            RECENT_CAP_AUDIO
+        };
+        while self.recent_bytes > cap {
+            self.drop_oldest_frame();
+        }
+        self.forget_older_than_window(now);
+    }
+
+    fn forget_older_than_window(&mut self, now: Instant) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|w| now.duration_since(w.at) > RECENT_WINDOW)
         {
             self.drop_oldest_frame();
         }
@@ -280,30 +324,35 @@ impl StreamUplink {
 
     /// Drops the oldest fragment and the rest of its frame.
     fn drop_oldest_frame(&mut self) {
-        if let Some((_, _, frame)) = self.recent.pop_front() {
-            self.recent_bytes -= frame.len();
+        if let Some(oldest) = self.recent.pop_front() {
+            self.recent_bytes -= oldest.frame.len();
         }
-        while let Some((_, false, _)) = self.recent.front() {
-            if let Some((_, _, frame)) = self.recent.pop_front() {
-                self.recent_bytes -= frame.len();
+        while self.recent.front().is_some_and(|w| !w.starts_frame) {
+            if let Some(rest) = self.recent.pop_front() {
+                self.recent_bytes -= rest.frame.len();
             }
         }
     }
 
-    fn replay_recent(&mut self, now: Instant, out: &mut Vec<Bytes>) {
-        while self
-            .recent
-            .front()
-            .is_some_and(|(at, _, _)| now.duration_since(*at) > RECENT_WINDOW)
-        {
-            self.drop_oldest_frame();
+    /// Replays the recent frames from the `from`th fragment (a frame start) on; the frame in
+    /// progress, if among them, goes on being sent.
+    fn replay_recent(&mut self, from: usize, out: &mut Vec<Bytes>) {
+        let replayed = self.recent.drain(..).skip(from);
+        let before = out.len();
+        out.extend(replayed.map(|w| w.frame));
+        if out.len() == before {
+            return;
         }
-        if !self.recent.is_empty() && self.current == Some(false) {
-            // The frame in progress started within the window: its rest follows.
+        if self.current == Some(false) {
             self.current = Some(true);
         }
-        out.extend(self.recent.drain(..).map(|(_, _, frame)| frame));
-        self.recent_bytes = 0;
+        if self.video {
+            // The replay starts at a key frame and holds everything withheld since.
+            self.need_key = false;
+            self.since_key.clear();
+            self.since_key_bytes = 0;
+            self.delta_sent_since_key = true;
+        }
     }
 }
 
@@ -396,6 +445,7 @@ mod tests {
         ] {
             w.send(V, seq, key, tag);
         }
+        w.now += Duration::from_millis(300);
         w.send(V, 1, false, "d2a");
         w.watch(0b10);
         // The frame in progress goes on: its first fragment was replayed.
@@ -448,6 +498,7 @@ mod tests {
     fn a_key_frame_in_progress_is_replayed_so_far_and_finished() {
         let mut w = Wire::new();
         w.send(V, 3, true, "k1");
+        w.now += Duration::from_millis(300);
         w.send(V, 1, true, "k2a");
         w.watch(0b10);
         w.send(V, 2, true, "k2b");
@@ -455,10 +506,30 @@ mod tests {
     }
 
     #[test]
+    fn video_withheld_just_before_the_news_goes_out_from_its_first_key_frame() {
+        let mut w = Wire::new();
+        w.send(V, 3, true, "k0");
+        w.now += Duration::from_millis(300);
+        // Within the window: a delta first (undecodable alone), then a key frame and more.
+        for (seq, key, tag) in [
+            (3, false, "d1"),
+            (3, true, "k2"),
+            (3, false, "d3"),
+            (1, false, "d4a"),
+        ] {
+            w.send(V, seq, key, tag);
+        }
+        w.watch(0b10);
+        w.send(V, 2, false, "d4b");
+        w.send(V, 3, false, "d5");
+        assert_eq!(w.wire(), ["k2", "d3", "d4a", "d4b", "d5"]);
+    }
+
+    #[test]
     fn only_recent_audio_is_replayed() {
         let mut w = Wire::new();
         w.send(A, 3, false, "old");
-        w.now += Duration::from_millis(60);
+        w.now += Duration::from_millis(300);
         w.send(A, 3, false, "a1");
         w.send(A, 1, false, "a2a");
         w.watch(0b01);

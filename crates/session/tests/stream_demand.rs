@@ -79,7 +79,8 @@ fn an_unwatched_stream_stays_home_and_a_new_viewer_gets_the_key_frame_and_what_f
     assert_eq!(withheld.frames, 2, "{withheld:?}");
     assert!(withheld.bytes > 61_400, "{withheld:?}");
 
-    // A viewer arrives: it gets the key frame and the delta, byte-exact, before anything new.
+    // A viewer arrives: it gets the key frame and the delta, byte-exact, before anything new
+    // (also when "next" is withheld because it overtakes the news: it is replayed too).
     assert_eq!(
         class2.sdk.recv_stream(CLASS1, MediaType::VideoMajor, true),
         Ok(())
@@ -96,7 +97,6 @@ fn an_unwatched_stream_stays_home_and_a_new_viewer_gets_the_key_frame_and_what_f
         assert_eq!(received.header.frame_seq, header.frame_seq);
         assert_eq!(&received.payload[..], &payload[..]);
     }
-    assert_eq!(class1.sdk.withheld_stats().frames, 2, "watched: sent");
 
     // The viewer leaves: the stream stays home again.
     assert_eq!(
@@ -105,7 +105,8 @@ fn an_unwatched_stream_stays_home_and_a_new_viewer_gets_the_key_frame_and_what_f
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut ts = 10;
-    while class1.sdk.withheld_stats().frames < 3 {
+    let before = class1.sdk.withheld_stats().frames;
+    while class1.sdk.withheld_stats().frames == before {
         assert!(Instant::now() < deadline, "never withheld again");
         ts += 1;
         let _ = class1
