@@ -139,6 +139,7 @@ fn client_body() -> impl Strategy<Value = Body> {
         }),
         any::<u32>().prop_map(|nonce| Body::Pong(pb::Pong { nonce })),
         Just(Body::Goodbye(pb::Goodbye {})),
+        any::<u32>().prop_map(|seq| Body::DemandAck(pb::DemandAck { seq })),
     ]
 }
 
@@ -242,7 +243,8 @@ fn server_body() -> impl Strategy<Value = SBody> {
         prop::collection::vec(user_info(), 0..6)
             .prop_map(|users| SBody::UserUpdate(pb::UserUpdate { users })),
         any::<u32>().prop_map(|code| SBody::Bye(pb::Bye { code })),
-        any::<u32>().prop_map(|watched| SBody::StreamDemand(pb::StreamDemand { watched })),
+        (any::<u32>(), any::<u32>())
+            .prop_map(|(watched, seq)| SBody::StreamDemand(pb::StreamDemand { watched, seq })),
     ]
 }
 

@@ -304,7 +304,13 @@ impl TestClient {
                 }
             }
             ServerBody::Bye(bye) => self.bye = Some(bye.code),
-            ServerBody::StreamDemand(demand) => self.demands.push(demand.watched),
+            ServerBody::StreamDemand(demand) => {
+                self.demands.push(demand.watched);
+                self.send_message(&pb::ClientMessage::request(
+                    0,
+                    Body::DemandAck(pb::DemandAck { seq: demand.seq }),
+                ));
+            }
         }
     }
 }

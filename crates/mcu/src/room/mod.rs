@@ -86,6 +86,8 @@ pub struct Limits {
     pub data_bytes_burst: f64,
     pub max_pending_invites: usize,
     pub looked_interval: Duration,
+    /// Longest a subscriber's answer waits for the sender to acknowledge its `StreamDemand`.
+    pub demand_ack_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -99,6 +101,7 @@ impl Default for Limits {
             data_bytes_burst: 1024.0 * 1024.0,
             max_pending_invites: 32,
             looked_interval: Duration::from_millis(500),
+            demand_ack_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -125,7 +128,21 @@ pub struct Core {
     heartbeat_ms: u32,
     /// Streams with a LOOKED held back by the throttle: (room, sender, stream index).
     looked_pending: BTreeSet<(RoomId, UserId, usize)>,
+    /// Subscribers' answers waiting for the sender to acknowledge its `StreamDemand`.
+    held: Vec<HeldResponse>,
     outbox: Outbox,
+}
+
+/// A successful answer to a subscription that made a stream of `sender` watched: it goes out
+/// once the sender has applied the news (or left, or after `demand_ack_timeout`), so whatever
+/// the subscriber's application does next, the sender's SDK already sends the stream.
+struct HeldResponse {
+    room: RoomId,
+    sender: UserId,
+    seq: u32,
+    conn: ConnId,
+    request_id: u32,
+    since: Instant,
 }
 
 /// Per-request context: who asks, when.
@@ -153,6 +170,7 @@ impl Core {
             server_name: config.server_name.clone(),
             heartbeat_ms: config.heartbeat_ms,
             looked_pending: BTreeSet::new(),
+            held: Vec::new(),
             outbox: Outbox::default(),
         }
     }
@@ -176,6 +194,8 @@ impl Core {
             Input::Tick => self.tick(now),
             Input::Shutdown => self.shutdown(),
         }
+        self.outbox.demand_raised.clear();
+        self.release_held(now);
         // Routing first: a sender learns that a stream is watched (and its table is in place)
         // before anything the same change causes (a LOOKED, the subscriber's response) can
         // make it send a frame.
@@ -186,6 +206,11 @@ impl Core {
     /// Number of logged-in connections.
     pub fn sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// Answers to `conn` held until a sender acknowledges its `StreamDemand`.
+    pub fn held_responses(&self, conn: ConnId) -> usize {
+        self.held.iter().filter(|held| held.conn == conn).count()
     }
 
     fn request(&mut self, now: Now, conn: ConnId, request_id: u32, body: Body) {
@@ -205,6 +230,15 @@ impl Core {
             Body::JoinRoom(req) => return self.join(&caller, req.room_id),
             Body::LeaveRoom(_) => self.leave(&caller),
             Body::Pong(_) | Body::Goodbye(_) => return,
+            Body::DemandAck(ack) => {
+                if let Some(member) = room
+                    .and_then(|id| self.rooms.get_mut(&id))
+                    .and_then(|room| room.members.get_mut(&caller.user))
+                {
+                    member.demand_acked = ack.seq;
+                }
+                return;
+            }
             body => match room {
                 None => Err(ErrorCode::NotLoginErr),
                 Some(room) => self.room_request(&caller, room, body),
@@ -236,15 +270,54 @@ impl Core {
             | Body::JoinRoom(_)
             | Body::LeaveRoom(_)
             | Body::Pong(_)
-            | Body::Goodbye(_) => Ok(()),
+            | Body::Goodbye(_)
+            | Body::DemandAck(_) => Ok(()),
         }
     }
 
-    /// Flushes the refreshes and routes of an operation, then answers the caller.
+    /// Flushes the refreshes and routes of an operation, then answers the caller, unless the
+    /// answer must wait for a sender to learn that its stream is now watched.
     fn finish(&mut self, caller: &Caller, room: Option<RoomId>, result: OpResult) {
         self.flush(room);
         let code = conference_proto::codes::result_code(result);
+        let raised = self
+            .outbox
+            .demand_raised
+            .iter()
+            .find(|(sender, _)| *sender != caller.user);
+        if let (0, Some(room), Some(&(sender, seq))) = (code, room, raised) {
+            self.held.push(HeldResponse {
+                room,
+                sender,
+                seq,
+                conn: caller.conn,
+                request_id: caller.request_id,
+                since: caller.now.mono,
+            });
+            return;
+        }
         self.outbox.respond(caller.conn, caller.request_id, code);
+    }
+
+    /// Sends the held answers whose sender acknowledged, left, or took too long.
+    fn release_held(&mut self, now: Now) {
+        if self.held.is_empty() {
+            return;
+        }
+        let timeout = self.limits.demand_ack_timeout;
+        let rooms = &self.rooms;
+        let outbox = &mut self.outbox;
+        self.held.retain(|held| {
+            let acked = rooms
+                .get(&held.room)
+                .and_then(|room| room.members.get(&held.sender))
+                .is_none_or(|member| member.demand_acked.wrapping_sub(held.seq) < u32::MAX / 2);
+            if acked || now.mono.duration_since(held.since) >= timeout {
+                outbox.respond(held.conn, held.request_id, 0);
+                return false;
+            }
+            true
+        });
     }
 
     fn flush(&mut self, room: Option<RoomId>) {

@@ -70,6 +70,9 @@ pub struct Outbox {
     pub refresh: BTreeSet<(UserId, UserId)>,
     /// Senders whose forwarding table changed.
     pub routes: BTreeSet<UserId>,
+    /// Senders told in this input that a stream of theirs is now watched, with the message's
+    /// sequence number.
+    pub demand_raised: Vec<(UserId, u32)>,
 }
 
 /// `user_info_t` of `subject` as seen by `receiver`.
@@ -244,10 +247,17 @@ impl Outbox {
                 && let Some(told) = member.demand.as_mut()
                 && *told != watched
             {
+                let raised = watched & !*told != 0;
                 *told = watched;
+                member.demand_seq = member.demand_seq.wrapping_add(1);
+                let seq = member.demand_seq;
+                if raised {
+                    self.demand_raised.push((user, seq));
+                }
                 let message = pb::ServerMessage {
                     body: Some(pb::server_message::Body::StreamDemand(pb::StreamDemand {
                         watched: u32::from(watched),
+                        seq,
                     })),
                 };
                 self.routing.push(Output::Send {

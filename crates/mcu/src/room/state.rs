@@ -75,6 +75,9 @@ pub struct Member {
     /// The watched-stream bits last told to a client that takes `StreamDemand`; `None` for a
     /// client that sends everything.
     pub demand: Option<u8>,
+    /// Sequence number of the last `StreamDemand` sent, and the last one acknowledged.
+    pub demand_seq: u32,
+    pub demand_acked: u32,
 }
 
 impl Member {
@@ -89,6 +92,8 @@ impl Member {
             watching: BTreeSet::new(),
             looked: Default::default(),
             demand: stream_demand.then_some(0),
+            demand_seq: 0,
+            demand_acked: 0,
         }
     }
 

@@ -72,7 +72,8 @@ enum Got {
     Update(Vec<pb::UserInfo>),
     Response(pb::Response),
     Close(u32),
-    Demand(u32),
+    /// `StreamDemand{watched, seq}`.
+    Demand(u32, u32),
 }
 
 struct World {
@@ -119,7 +120,7 @@ impl World {
                         SBody::Event(e) => Got::Event(e),
                         SBody::UserUpdate(u) => Got::Update(u.users),
                         SBody::Response(r) => Got::Response(r),
-                        SBody::StreamDemand(d) => Got::Demand(d.watched),
+                        SBody::StreamDemand(d) => Got::Demand(d.watched, d.seq),
                         other => panic!("unexpected {other:?}"),
                     };
                     self.log.push((conn, got));
@@ -1148,37 +1149,105 @@ fn received(w: &mut World, user: UserId) -> Vec<Got> {
     got
 }
 
+/// Sends a request without waiting for its answer; returns its id.
+fn send(w: &mut World, user: UserId, body: Body) -> u32 {
+    let request_id = w.next_id;
+    w.next_id += 1;
+    w.input(Input::Request {
+        conn: user as ConnId,
+        request_id,
+        body,
+    });
+    request_id
+}
+
+/// The answer to `request_id` of `user`, if it has been sent (taken out of the log).
+fn answer_to(w: &mut World, user: UserId, request_id: u32) -> Option<u32> {
+    let conn = user as ConnId;
+    let pos = w.log.iter().position(|(c, g)| {
+        *c == conn && matches!(g, Got::Response(r) if r.request_id == request_id)
+    })?;
+    match w.log.remove(pos).1 {
+        Got::Response(r) => Some(r.code),
+        _ => unreachable!(),
+    }
+}
+
+fn ack(w: &mut World, user: UserId, seq: u32) {
+    w.input(Input::Request {
+        conn: user as ConnId,
+        request_id: 0,
+        body: Body::DemandAck(pb::DemandAck { seq }),
+    });
+}
+
 #[test]
 fn stream_demand_tells_a_sender_which_streams_are_watched_before_anything_else() {
     let mut w = World::new();
     w.stream_demand = true;
     w.enter(&[T, A, B]);
-    // The chair pulls A's audio: A hears of it first, then LOOKED.
-    assert_eq!(w.req(T, subscribe(A, MediaType::Audio, true)), OK);
+    // The chair pulls A's audio: A hears of it first, then LOOKED; the chair's answer waits
+    // until A has applied the news.
+    let id = send(&mut w, T, subscribe(A, MediaType::Audio, true));
     let got = received(&mut w, A);
-    assert_eq!(got[0], Got::Demand(0b0001), "{got:?}");
+    assert_eq!(got[0], Got::Demand(0b0001, 1), "{got:?}");
     assert!(matches!(&got[1], Got::Event(e) if e.state == StateId::Looked as u32));
-    // A second viewer changes nothing for the sender's demand.
+    assert_eq!(answer_to(&mut w, T, id), None, "held");
+    ack(&mut w, A, 1);
+    assert_eq!(answer_to(&mut w, T, id), Some(OK));
+    // More streams watched: held again; the same stream again: nothing new, answered at once.
+    let id = send(&mut w, T, subscribe(A, MediaType::VideoMajor, true));
+    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0011, 2));
+    ack(&mut w, A, 2);
+    assert_eq!(answer_to(&mut w, T, id), Some(OK));
     assert_eq!(w.req(T, subscribe(A, MediaType::VideoMajor, true)), OK);
-    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0011));
-    assert_eq!(w.req(T, subscribe(A, MediaType::VideoMajor, true)), OK);
-    assert!(!received(&mut w, A).contains(&Got::Demand(0b0011)));
-    // An aux stream is watched only while its slot is held.
+    assert!(
+        received(&mut w, A)
+            .iter()
+            .all(|g| !matches!(g, Got::Demand(..)))
+    );
+    // An aux stream is watched only while its slot is held; the sender's own request is
+    // answered at once (its news travels ahead of the answer on its own connection).
     assert_eq!(w.req(T, subscribe(A, MediaType::VideoMinor, true)), OK);
     assert!(
         received(&mut w, A)
             .iter()
-            .all(|g| !matches!(g, Got::Demand(_)))
+            .all(|g| !matches!(g, Got::Demand(..)))
     );
     assert_eq!(w.req(A, Body::ApplyAux(pb::ApplyAux { on: true })), OK);
-    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0111));
+    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0111, 3));
     assert_eq!(w.req(A, Body::ApplyAux(pb::ApplyAux { on: false })), OK);
-    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0011));
+    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0011, 4));
+    // Fewer streams watched: answered at once.
     assert_eq!(w.req(T, subscribe(A, MediaType::Audio, false)), OK);
-    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0010));
+    assert_eq!(received(&mut w, A)[0], Got::Demand(0b0010, 5));
     // The last viewer leaves: nothing is watched.
     assert_eq!(w.req(T, Body::LeaveRoom(pb::LeaveRoom {})), OK);
-    assert!(received(&mut w, A).contains(&Got::Demand(0)));
+    assert!(received(&mut w, A).contains(&Got::Demand(0, 6)));
+}
+
+#[test]
+fn a_held_answer_goes_when_the_sender_leaves_or_after_the_timeout() {
+    let mut w = World::new();
+    w.stream_demand = true;
+    w.enter(&[T, A, B]);
+    let id = send(&mut w, T, subscribe(A, MediaType::Audio, true));
+    w.advance(999);
+    w.input(Input::Tick);
+    assert_eq!(answer_to(&mut w, T, id), None);
+    w.advance(1);
+    w.input(Input::Tick);
+    assert_eq!(answer_to(&mut w, T, id), Some(OK), "after 1 s");
+
+    let id = send(&mut w, T, subscribe(B, MediaType::Audio, true));
+    assert_eq!(answer_to(&mut w, T, id), None);
+    w.input(Input::Disconnected { conn: B as ConnId });
+    assert_eq!(answer_to(&mut w, T, id), Some(OK), "the sender is gone");
+    // A refusal is never held.
+    assert_eq!(
+        w.req(A, subscribe(B, MediaType::Audio, true)),
+        code(ErrorCode::NotFindUserErr)
+    );
 }
 
 #[test]
@@ -1189,7 +1258,7 @@ fn stream_demand_goes_only_to_clients_that_asked_for_it() {
     assert!(
         received(&mut w, A)
             .iter()
-            .all(|g| !matches!(g, Got::Demand(_)))
+            .all(|g| !matches!(g, Got::Demand(..)))
     );
     assert_eq!(
         w.subscribers(A, MediaType::Audio),
