@@ -439,7 +439,13 @@ fn handle_frame(
         server_message::Body::UserUpdate(update) => {
             shared.on_user_update(conn.generation, update.users)
         }
-        server_message::Body::StreamDemand(demand) => conn.on_stream_demand(demand.watched),
+        server_message::Body::StreamDemand(demand) => {
+            conn.on_stream_demand(demand.watched);
+            // Applied: the MCU may now answer the subscriber that caused it.
+            conn.send_unanswered(client_message::Body::DemandAck(pb::DemandAck {
+                seq: demand.seq,
+            }));
+        }
         server_message::Body::Bye(bye) => {
             tracing::info!(code = bye.code, "the MCU said goodbye");
             let reason = ErrorCode::check(bye.code)

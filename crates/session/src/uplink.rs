@@ -3,9 +3,9 @@
 //! saves the recorder's uplink and the MCU the work of reading and discarding them.
 //!
 //! When a stream becomes watched, what a new viewer needs goes out first. The news takes a
-//! moment to reach us, and a caller may have sent frames right after the viewer's subscription
-//! took effect: the frames withheld in the last 200 ms go out (video: from the first key frame
-//! among them), as they would have without withholding. Without a key frame among them, video
+//! moment to reach us, and a stream sent all along lost the frames of that moment: the frames
+//! withheld in the last 50 ms go out (video: from the first key frame among them), as they
+//! would have without withholding. Without a key frame among them, video
 //! starts as the MCU's own cache would have started it: with the latest key frame and the
 //! frames withheld since it (or, when some of those were sent to an MCU that has since
 //! forgotten them, the key frame alone, after which deltas wait for the next key frame). A
@@ -26,9 +26,10 @@ use conference_proto::media::MediaHeader;
 const KEY_CAP: usize = 1024 * 1024;
 /// Largest run of withheld video frames after a key frame kept for a replay.
 const SINCE_KEY_CAP: usize = 2 * 1024 * 1024;
-/// Frames withheld this recently are replayed to a new viewer: longer than the news of a
-/// subscription takes to reach a sender on a busy machine.
-const RECENT_WINDOW: Duration = Duration::from_millis(200);
+/// Frames withheld this recently are replayed to a new viewer: about as long as the news of a
+/// subscription takes to reach a sender. (A caller that sends after its viewer's subscription
+/// was answered needs no window: the MCU answers once the sender has applied the news.)
+const RECENT_WINDOW: Duration = Duration::from_millis(50);
 /// At most this many bytes of recent frames are kept per stream (video, audio).
 const RECENT_CAP_VIDEO: usize = 4 * 1024 * 1024;
 const RECENT_CAP_AUDIO: usize = 64 * 1024;

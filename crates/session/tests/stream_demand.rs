@@ -79,8 +79,8 @@ fn an_unwatched_stream_stays_home_and_a_new_viewer_gets_the_key_frame_and_what_f
     assert_eq!(withheld.frames, 2, "{withheld:?}");
     assert!(withheld.bytes > 61_400, "{withheld:?}");
 
-    // A viewer arrives: it gets the key frame and the delta, byte-exact, before anything new
-    // (also when "next" is withheld because it overtakes the news: it is replayed too).
+    // A viewer arrives: it gets the key frame and the delta, byte-exact, before anything new.
+    // Its subscription is answered once the sender knows: "next" goes out, never withheld.
     assert_eq!(
         class2.sdk.recv_stream(CLASS1, MediaType::VideoMajor, true),
         Ok(())
@@ -97,6 +97,7 @@ fn an_unwatched_stream_stays_home_and_a_new_viewer_gets_the_key_frame_and_what_f
         assert_eq!(received.header.frame_seq, header.frame_seq);
         assert_eq!(&received.payload[..], &payload[..]);
     }
+    assert_eq!(class1.sdk.withheld_stats().frames, 2, "sent once watched");
 
     // The viewer leaves: the stream stays home again.
     assert_eq!(
@@ -149,6 +150,11 @@ fn a_frame_sent_right_after_a_subscription_reaches_the_new_viewer() {
         rounds,
         (1..=30).collect::<Vec<_>>(),
         "each round once, in order"
+    );
+    assert_eq!(
+        class1.sdk.withheld_stats(),
+        WithheldStats::default(),
+        "every frame was sent after its viewer's recv_stream returned: none withheld"
     );
 }
 
