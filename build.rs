@@ -37,8 +37,16 @@ fn main() {
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable and valid");
+    // The version macro follows Cargo.toml (`conference_sdk_version()` returns the same string).
+    let version = env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
+    let mut after_includes = config.after_includes.take().unwrap_or_default();
+    after_includes.push_str(&format!(
+        "\n/* Version of this header; conference_sdk_version() returns the library's. */\n\
+         #define CONFERENCE_SDK_VERSION \"{version}\""
+    ));
+    config.after_includes = Some(after_includes);
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(crate_dir.join("src/lib.rs"))

@@ -15,6 +15,8 @@
 #include <time.h>
 /* user_id of the mixed audio track handed to on_conference_stream_data (SPEC §7). */
 #define CONFERENCE_MIXER_USER_ID (-1)
+/* Version of this header; conference_sdk_version() returns the library's. */
+#define CONFERENCE_SDK_VERSION "0.1.0"
 
 // Number of aux (courseware) stream slots: slot 0 carries `CONFERENCE_MEDIA_TYPE_VIDEO_MINOR`,
 // slot 1 `CONFERENCE_MEDIA_TYPE_VIDEO_MINOR2` (SPEC §1).
@@ -708,6 +710,11 @@ ret_code_e recv_stream(int user_id, conference_media_type_e media_type, int ctrl
 // # Safety
 // `pdata` is NULL or points to `data_len` bytes.
 ret_code_e send_transparent_data(int user_id, const char *pdata, int data_len, int data_type);
+
+// Returns the version of this `libconference_sdk.so` ("major.minor.patch", the same string
+// as the header's `CONFERENCE_SDK_VERSION`): a static string, never NULL, never to be freed.
+// Callable at any time, before `init` and after `uninit`.
+const char *conference_sdk_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -7,3 +7,4 @@ mod logging;
 
 pub use ffi::api::*;
 pub use ffi::types::*;
+pub use ffi::version::conference_sdk_version;

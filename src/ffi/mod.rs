@@ -11,3 +11,4 @@ mod instance;
 mod ret_code;
 mod sink;
 pub mod types;
+pub mod version;
