@@ -12,17 +12,21 @@ fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).expect("target directory").to_owned()
 }
 
-/// Runs scripts/release.sh (it reuses the release build of scripts/install.sh) and returns its
-/// output directory.
+/// Runs scripts/release.sh once per test binary (it reuses the release build of
+/// scripts/install.sh) and returns its output directory.
 fn release() -> PathBuf {
-    let out = target_dir().join("dist-test");
-    common::run(
-        Command::new(common::root().join("scripts/release.sh"))
-            .arg("--out")
-            .arg(&out)
-            .env("CARGO_TARGET_DIR", target_dir()),
-    );
-    out
+    static OUT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    OUT.get_or_init(|| {
+        let out = target_dir().join("dist-test");
+        common::run(
+            Command::new(common::root().join("scripts/release.sh"))
+                .arg("--out")
+                .arg(&out)
+                .env("CARGO_TARGET_DIR", target_dir()),
+        );
+        out
+    })
+    .clone()
 }
 
 fn stdout(command: &mut Command) -> String {
@@ -122,4 +126,44 @@ fn stripped_library_is_symbolised_from_its_split_debug_file() {
         a2l.contains("conference_sdk_version") && a2l.contains("src/ffi/version.rs"),
         "addr2line did not symbolise {frame}: {a2l}"
     );
+}
+
+/// The highest `GLIBC_x.y` version among the dynamic symbols of `file` (`objdump -T`).
+fn glibc_floor(file: &Path) -> (u32, u32) {
+    let dump = stdout(Command::new("objdump").arg("-T").arg(file));
+    dump.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .filter_map(|word| word.strip_prefix("GLIBC_"))
+        .filter_map(|v| {
+            let mut parts = v.split('.');
+            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+        .max()
+        .unwrap_or_else(|| panic!("no GLIBC_ versions in {}", file.display()))
+}
+
+/// Native builds need the build machine's glibc (reported); the artifacts of
+/// scripts/glibc-floor.sh (cargo-zigbuild, glibc 2.17) are checked when that script ran.
+#[test]
+fn glibc_floor_of_the_library_and_the_mcu() {
+    let out = release();
+    for artifact in ["libconference_sdk.so", "conference-mcu"] {
+        let (major, minor) = glibc_floor(&out.join(artifact));
+        eprintln!("native {artifact} needs GLIBC_{major}.{minor}");
+        let zig = target_dir()
+            .join("x86_64-unknown-linux-gnu/release")
+            .join(artifact);
+        if zig.is_file() {
+            let floor = glibc_floor(&zig);
+            assert!(
+                floor <= (2, 17),
+                "{} needs GLIBC_{}.{} (> 2.17)",
+                zig.display(),
+                floor.0,
+                floor.1
+            );
+            eprintln!("zigbuild {artifact} needs GLIBC_{}.{}", floor.0, floor.1);
+        } else {
+            eprintln!("{} absent: run scripts/glibc-floor.sh", zig.display());
+        }
+    }
 }
