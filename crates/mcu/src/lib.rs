@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod malloc;
+pub mod notify;
 pub mod password;
 pub mod ratelimit;
 pub mod room;

@@ -24,6 +24,9 @@ struct Cli {
     /// Configuration file (TOML). Without it, a built-in demo is served on loopback only.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Load and validate this configuration file, print a summary and exit (0: valid).
+    #[arg(long, value_name = "PATH", conflicts_with = "config")]
+    check_config: Option<PathBuf>,
     /// Close connections that have not logged in within this many milliseconds.
     #[arg(
         long,
@@ -67,7 +70,10 @@ fn main() -> ExitCode {
                 t: t_cost,
             },
         ),
-        None => serve(&cli),
+        None => match &cli.check_config {
+            Some(path) => check_config(path),
+            None => serve(&cli),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -88,6 +94,17 @@ fn hash_password(password: Option<String>, cost: Cost) -> anyhow::Result<()> {
         }
     };
     println!("{}", password::hash_password(&password, cost)?);
+    Ok(())
+}
+
+fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    println!(
+        "{}: valid ({} accounts, {} rooms)",
+        path.display(),
+        config.accounts.len(),
+        config.rooms.len()
+    );
     Ok(())
 }
 
@@ -144,6 +161,10 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         writeln!(stdout, "listening on {addr}")?;
         stdout.flush()?;
         drop(stdout);
+        // Under systemd (Type=notify): ready once the socket is bound.
+        if let Err(err) = conference_mcu::notify::notify("READY=1") {
+            tracing::warn!("cannot notify the service manager: {err}");
+        }
         let options = Options {
             auth_timeout: Duration::from_millis(cli.auth_timeout_ms.max(1)),
             ..Options::default()
