@@ -3,6 +3,7 @@
 #   /usr/bin/conference-mcu, /lib/systemd/system/conference-mcu.service,
 #   /etc/conference-mcu/mcu.toml (conffile, mode 0600: password hashes).
 # Usage: scripts/deb.sh [--no-build]   (--no-build: package the existing release build)
+# The binary is stripped (debug info: scripts/release.sh).
 # Installs cargo-deb with `cargo install cargo-deb --locked` when it is missing.
 # Prints the path of the .deb on its last line.
 set -euo pipefail
@@ -17,4 +18,4 @@ mkdir -p "$out"
 # The same build as scripts/release.sh (cargo deb's own `-p conference-mcu` build would
 # resolve features differently and rebuild the dependencies).
 [ "${1:-}" = "--no-build" ] || cargo build --release -p conference_sdk -p conference-mcu >&2
-cargo deb -p conference-mcu --no-build --output "$out" | tail -1
+cargo deb -p conference-mcu --no-build --strip --output "$out" | tail -1
