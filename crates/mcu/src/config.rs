@@ -21,6 +21,27 @@ pub struct ConfigFile {
     pub accounts: Vec<AccountEntry>,
     #[serde(default, rename = "room")]
     pub rooms: Vec<RoomEntry>,
+    #[serde(default)]
+    pub admin: AdminSection,
+}
+
+/// `[admin]`: the operator's HTTP listener (docs/OPERATIONS.md). Off unless `listen` is set.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    /// e.g. `127.0.0.1:9090`.
+    pub listen: Option<std::net::SocketAddr>,
+    #[serde(rename = "account")]
+    pub accounts: Vec<AdminAccount>,
+}
+
+/// An operator allowed to use the admin actions.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct AdminAccount {
+    pub username: String,
+    /// argon2 PHC string (`conference-mcu hash-password`).
+    pub password_hash: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,6 +172,7 @@ pub struct Config {
     pub max_connections: usize,
     pub accounts: Vec<Account>,
     pub rooms: Vec<RoomSpec>,
+    pub admin: AdminSection,
 }
 
 impl Config {
@@ -168,6 +190,10 @@ impl Config {
     pub fn from_file(file: ConfigFile) -> anyhow::Result<Config> {
         if !(50..=60_000).contains(&file.server.heartbeat_ms) {
             bail!("server.heartbeat_ms must be within 50..=60000");
+        }
+        for admin in &file.admin.accounts {
+            password::validate_hash(&admin.password_hash)
+                .with_context(|| format!("admin account {:?}", admin.username))?;
         }
         let accounts = accounts(file.accounts)?;
         let by_name: HashMap<&str, u32> = accounts
@@ -218,6 +244,7 @@ impl Config {
             max_connections: file.server.max_connections.max(1),
             accounts,
             rooms,
+            admin: file.admin,
         })
     }
 
@@ -249,6 +276,7 @@ impl Config {
                 end_time: 0,
                 max_users: 16,
             }],
+            admin: AdminSection::default(),
         })
     }
 }

@@ -40,6 +40,10 @@ struct Cli {
     /// workers cost less CPU per delivered byte (docs/PERFORMANCE.md).
     #[arg(long, env = "CONFERENCE_MCU_WORKERS", default_value_t = 0)]
     workers: usize,
+    /// Operator HTTP listener (health, metrics, admin API); overrides `[admin] listen`.
+    /// Off unless this or the config sets it (docs/OPERATIONS.md).
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
 }
 
 #[derive(Subcommand)]
@@ -154,6 +158,17 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(cli.listen)
             .await
             .with_context(|| format!("cannot listen on {}", cli.listen))?;
+        let admin_addr = cli.admin_listen.or(config.admin.listen);
+        let admin = match admin_addr {
+            Some(admin_addr) => {
+                let admin = tokio::net::TcpListener::bind(admin_addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {admin_addr} (admin)"))?;
+                tracing::info!(addr = %admin.local_addr()?, "admin listening");
+                Some(admin)
+            }
+            None => None,
+        };
         let addr = listener.local_addr()?;
         tracing::info!(%addr, accounts = config.accounts.len(), rooms = config.rooms.len(), "listening");
         // The one machine-readable line on stdout: tests and scripts wait for it.
@@ -169,7 +184,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             auth_timeout: Duration::from_millis(cli.auth_timeout_ms.max(1)),
             ..Options::default()
         };
-        transport::serve(listener, config, options, shutdown_signal()).await
+        transport::serve_with_admin(listener, admin, config, options, shutdown_signal()).await
     })?;
     runtime.shutdown_timeout(Duration::from_secs(1));
     tracing::info!("stopped");

@@ -73,6 +73,38 @@ pub enum Input {
     Tick,
     /// Server shutdown: every client is told, then closed.
     Shutdown,
+    /// An operator (admin API) removes `user` from `room`: like a moderator's kick.
+    AdminKick { room: RoomId, user: UserId },
+}
+
+/// One room as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoomSnapshot {
+    pub id: RoomId,
+    pub name: String,
+    pub max_users: u32,
+    pub master: Option<UserId>,
+    pub users: Vec<UserSnapshot>,
+}
+
+/// One room member as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserSnapshot {
+    pub id: UserId,
+    pub username: String,
+    pub nickname: String,
+    pub chair: bool,
+    pub master: bool,
+    pub hand_raised: bool,
+    pub talking: bool,
+    /// Bit i set: holds auxiliary slot i.
+    pub aux: u32,
+    pub bcast_video: bool,
+    pub bcast_audio: bool,
+    /// `m_u8SignalStatus` (0..=5).
+    pub signal: u8,
+    /// Number of streams this user pulls.
+    pub watching: usize,
 }
 
 /// Limits that protect the server from one client.
@@ -193,6 +225,9 @@ impl Core {
             Input::Disconnected { conn } => self.disconnect(conn),
             Input::Tick => self.tick(now),
             Input::Shutdown => self.shutdown(),
+            Input::AdminKick { room, user } => {
+                let _ = self.admin_kick(room, user);
+            }
         }
         self.outbox.demand_raised.clear();
         self.release_held(now);
@@ -201,6 +236,40 @@ impl Core {
         // make it send a frame.
         out.append(&mut self.outbox.routing);
         out.append(&mut self.outbox.out);
+    }
+
+    /// A read-only picture of the rooms for the admin API.
+    pub fn snapshot(&self) -> Vec<RoomSnapshot> {
+        self.rooms
+            .values()
+            .map(|room| RoomSnapshot {
+                id: room.spec.id,
+                name: room.spec.name.clone(),
+                max_users: room.spec.max_users,
+                master: room.master,
+                users: room
+                    .members
+                    .iter()
+                    .map(|(&id, member)| {
+                        let account = self.dir.get(id);
+                        UserSnapshot {
+                            id,
+                            username: account.map(|a| a.username.clone()).unwrap_or_default(),
+                            nickname: account.map(|a| a.nickname.clone()).unwrap_or_default(),
+                            chair: self.dir.is_chair(id),
+                            master: room.master == Some(id),
+                            hand_raised: member.audio_state == 1,
+                            talking: member.audio_state == 2,
+                            aux: room.aux_bits(id),
+                            bcast_video: member.bcast_video,
+                            bcast_audio: member.bcast_audio,
+                            signal: member.signal,
+                            watching: member.watching.len(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Number of logged-in connections.

@@ -46,6 +46,7 @@ fn config() -> Config {
         max_users,
     };
     Config {
+        admin: Default::default(),
         server_name: "test".into(),
         heartbeat_ms: 1000,
         max_connections: 100,

@@ -77,6 +77,12 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
     };
     let end = conn_state.serve(&mut routes_rx).await;
     drop(conn_state);
+    if let End::Violation(ErrorCode::Timeout, _) = &end {
+        shared
+            .counters
+            .logins_refused_timeout
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     match &end {
         End::Gone(why) => tracing::debug!(conn, %peer, "connection closed: {why}"),
         End::Violation(_, why) => tracing::warn!(conn, %peer, "protocol violation, closing: {why}"),
@@ -190,6 +196,10 @@ impl Connection<'_> {
         })??;
         let (request_id, hello) = hello;
         if hello.protocol_version != PROTOCOL_VERSION {
+            self.shared
+                .counters
+                .logins_refused_version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.respond(request_id, ErrorCode::ServerMismatch);
             return Err(End::Refused(ErrorCode::ServerMismatch));
         }
@@ -202,10 +212,18 @@ impl Connection<'_> {
         .await
         .map_err(|_| End::Violation(ErrorCode::Timeout, "no login within the time limit".into()))?;
         let Some(user) = verified else {
+            self.shared
+                .counters
+                .logins_refused_password
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             self.respond(request_id, ErrorCode::UserPasswordErr);
             return Err(End::Refused(ErrorCode::UserPasswordErr));
         };
         tracing::info!(conn = self.conn, user, username = %hello.username, client = %hello.client_name, "logged in");
+        self.shared
+            .counters
+            .logins_accepted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.forwarder.set_sender_withholds(hello.stream_demand);
         self.to_hub(Input::Login {
             conn: self.conn,

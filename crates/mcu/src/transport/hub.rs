@@ -25,6 +25,15 @@ pub enum HubMsg {
     Core(Input),
     /// Tell every client the server stops, close them all, then answer.
     Shutdown(oneshot::Sender<()>),
+    /// The admin API asks for the live state.
+    Snapshot(oneshot::Sender<Snapshot>),
+}
+
+/// The live state handed to the admin API.
+pub struct Snapshot {
+    pub connections: usize,
+    pub sessions: usize,
+    pub rooms: Vec<crate::room::RoomSnapshot>,
 }
 
 struct Entry {
@@ -117,6 +126,13 @@ impl Hub {
                     entry.out.close(None);
                 }
                 self.input(input);
+            }
+            HubMsg::Snapshot(reply) => {
+                let _ = reply.send(Snapshot {
+                    connections: self.conns.len(),
+                    sessions: self.core.sessions(),
+                    rooms: self.core.snapshot(),
+                });
             }
             HubMsg::Shutdown(done) => {
                 self.log_counters("media counters at shutdown");

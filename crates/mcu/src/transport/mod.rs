@@ -1,6 +1,7 @@
 //! The tokio transport: accepts connections, runs one task per connection (plus its writer)
 //! and the hub task that owns the room core. Tasks only move bytes and events.
 
+pub mod admin;
 mod conn;
 mod credentials;
 pub mod forward;
@@ -44,6 +45,7 @@ pub(crate) struct Shared {
     hub: mpsc::Sender<HubMsg>,
     credentials: Credentials,
     stats: Arc<MediaStats>,
+    counters: Arc<admin::Counters>,
     auth_timeout: Duration,
     heartbeat: Duration,
 }
@@ -56,6 +58,18 @@ pub async fn serve(
     options: Options,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    serve_with_admin(listener, None, config, options, shutdown).await
+}
+
+/// [`serve`], plus the operator's HTTP listener on `admin` if given (docs/OPERATIONS.md).
+pub async fn serve_with_admin(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    config: Config,
+    options: Options,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let counters = Arc::new(admin::Counters::default());
     let stats = Arc::new(MediaStats::default());
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let core = Core::new(&config, options.limits.clone());
@@ -63,12 +77,25 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         hub: hub_tx.clone(),
         credentials: Credentials::new(&config.accounts),
-        stats,
+        stats: stats.clone(),
+        counters: counters.clone(),
         auth_timeout: options.auth_timeout,
         heartbeat: Duration::from_millis(u64::from(config.heartbeat_ms)),
     });
+    let admin_task = admin.map(|listener| {
+        let state = admin::AdminState::new(
+            hub_tx.clone(),
+            stats.clone(),
+            counters.clone(),
+            config.admin.accounts.clone(),
+        );
+        tokio::spawn(admin::serve(listener, Arc::new(state)))
+    });
     let mut tasks = JoinSet::new();
     let mut next_conn: u64 = 1;
+    counters
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -85,16 +112,21 @@ pub async fn serve(
                     }
                 };
                 if tasks.len() >= config.max_connections {
+                    counters.connections_refused_limit.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(%peer, "connection limit reached, refusing");
                     drop(stream);
                     continue;
                 }
                 let conn = next_conn;
                 next_conn += 1;
+                counters.connections_accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tasks.spawn(conn::run(stream, peer, conn, shared.clone()));
             }
         }
     }
+    counters
+        .ready
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("shutting down: telling {} connections", tasks.len());
     drop(listener);
     let (done_tx, done_rx) = oneshot::channel();
@@ -108,6 +140,10 @@ pub async fn serve(
     if drained.is_err() {
         tracing::warn!("{} connections did not close in time", tasks.len());
         tasks.abort_all();
+    }
+    if let Some(task) = admin_task {
+        task.abort();
+        let _ = task.await;
     }
     drop(shared);
     drop(hub_tx);

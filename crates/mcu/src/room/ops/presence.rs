@@ -206,3 +206,25 @@ impl Core {
         Ok(())
     }
 }
+
+impl Core {
+    /// An operator's kick: the room is told `USER_KICKED`, the user gets `ROOM_EXIT` with
+    /// `retCode_KickOut` (same as a moderator's kick, without a caller).
+    pub(in crate::room) fn admin_kick(&mut self, room_id: RoomId, target: UserId) -> OpResult {
+        let room = self.rooms.get(&room_id).ok_or(ErrorCode::NotLoginErr)?;
+        require_member(room, target)?;
+        let Core {
+            dir, rooms, outbox, ..
+        } = self;
+        if let Some(room) = rooms.get(&room_id) {
+            outbox.others(
+                dir,
+                room,
+                target,
+                Ev::new(StateId::UserKicked, Some(target)),
+            );
+        }
+        self.remove_member(room_id, target, Some(ErrorCode::KickOut.code()));
+        Ok(())
+    }
+}

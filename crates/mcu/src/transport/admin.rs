@@ -1,0 +1,534 @@
+//! The operator's HTTP listener (docs/OPERATIONS.md): health, Prometheus metrics, the live
+//! state as JSON and a few actions. A deliberately small HTTP/1.1 server (one request per
+//! connection, `Connection: close`): the endpoints are few and the clients are scrapers,
+//! probes and `curl`. The live state comes from the hub (a snapshot message); the room core
+//! itself stays free of I/O.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+
+use super::forward::MediaStats;
+use super::hub::{HubMsg, Snapshot};
+use crate::config::AdminAccount;
+use crate::room::Input;
+
+/// Counters kept by the transport for the admin listener (all monotonic except `ready`).
+#[derive(Default)]
+pub struct Counters {
+    /// The accept loop runs and the server is not shutting down.
+    pub ready: AtomicBool,
+    pub connections_accepted: AtomicU64,
+    pub connections_refused_limit: AtomicU64,
+    pub logins_accepted: AtomicU64,
+    pub logins_refused_password: AtomicU64,
+    pub logins_refused_version: AtomicU64,
+    pub logins_refused_timeout: AtomicU64,
+}
+
+/// A logged-in operator.
+struct AdminSession {
+    csrf: String,
+    expires: Instant,
+}
+
+/// What the admin listener needs.
+pub struct AdminState {
+    pub hub: mpsc::Sender<HubMsg>,
+    pub stats: Arc<MediaStats>,
+    pub counters: Arc<Counters>,
+    pub accounts: Vec<AdminAccount>,
+    sessions: Mutex<HashMap<String, AdminSession>>,
+    /// Failed admin logins: no attempt before this instant.
+    throttle_until: Mutex<Instant>,
+    started: Instant,
+}
+
+const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+const LOGIN_PENALTY: Duration = Duration::from_secs(1);
+const MAX_REQUEST: usize = 16 * 1024;
+
+impl AdminState {
+    pub fn new(
+        hub: mpsc::Sender<HubMsg>,
+        stats: Arc<MediaStats>,
+        counters: Arc<Counters>,
+        accounts: Vec<AdminAccount>,
+    ) -> Self {
+        AdminState {
+            hub,
+            stats,
+            counters,
+            accounts,
+            sessions: Mutex::new(HashMap::new()),
+            throttle_until: Mutex::new(Instant::now()),
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Serves admin requests on `listener` forever (the task is aborted at shutdown).
+pub async fn serve(listener: TcpListener, state: Arc<AdminState>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(10), handle_conn(stream, &state)).await;
+        });
+    }
+}
+
+struct Request {
+    method: String,
+    path: String,
+    headers: HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+struct Response {
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Response {
+    fn new(status: u16, content_type: &'static str, body: impl Into<String>) -> Self {
+        Response {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+    fn text(status: u16, body: &str) -> Self {
+        Response::new(status, "text/plain; charset=utf-8", format!("{body}\n"))
+    }
+    fn json(status: u16, value: &serde_json::Value) -> Self {
+        Response::new(status, "application/json", value.to_string())
+    }
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::with_capacity(1024);
+    let head_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+        if buf.len() > MAX_REQUEST {
+            return None;
+        }
+        let mut chunk = [0u8; 2048];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let path = first.next()?.to_string();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if length > MAX_REQUEST {
+        return None;
+    }
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let mut chunk = [0u8; 2048];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    body.truncate(length);
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
+}
+
+async fn handle_conn(mut stream: TcpStream, state: &AdminState) {
+    let Some(request) = read_request(&mut stream).await else {
+        return;
+    };
+    let response = route(&request, state).await;
+    let reason = match response.status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        429 => "Too Many Requests",
+        _ => "Service Unavailable",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n",
+        response.status,
+        response.content_type,
+        response.body.len()
+    );
+    for (name, value) in &response.headers {
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(response.body.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+async fn snapshot(state: &AdminState) -> Option<Snapshot> {
+    let (tx, rx) = oneshot::channel();
+    state.hub.send(HubMsg::Snapshot(tx)).await.ok()?;
+    tokio::time::timeout(Duration::from_secs(5), rx)
+        .await
+        .ok()?
+        .ok()
+}
+
+async fn route(request: &Request, state: &AdminState) -> Response {
+    let path = request.path.split('?').next().unwrap_or("");
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("GET", ["healthz"]) => Response::text(200, "ok"),
+        ("GET", ["readyz"]) => {
+            if state.counters.ready.load(Ordering::Relaxed) {
+                Response::text(200, "ready")
+            } else {
+                Response::text(503, "not ready")
+            }
+        }
+        ("GET", ["metrics"]) => match snapshot(state).await {
+            Some(snap) => Response::new(
+                200,
+                "text/plain; version=0.0.4; charset=utf-8",
+                metrics(state, &snap),
+            ),
+            None => Response::text(503, "hub unavailable"),
+        },
+        ("GET", ["api", "rooms"]) => {
+            if let Err(response) = authorised(request, state, false) {
+                return response;
+            }
+            match snapshot(state).await {
+                Some(snap) => Response::json(
+                    200,
+                    &serde_json::json!({
+                        "connections": snap.connections,
+                        "sessions": snap.sessions,
+                        "rooms": snap.rooms,
+                    }),
+                ),
+                None => Response::text(503, "hub unavailable"),
+            }
+        }
+        ("POST", ["api", "login"]) => login(request, state),
+        ("POST", ["api", "rooms", room, "users", user, "kick"]) => {
+            if let Err(response) = authorised(request, state, true) {
+                return response;
+            }
+            let (Ok(room), Ok(user)) = (room.parse(), user.parse()) else {
+                return Response::text(400, "bad room or user id");
+            };
+            let Some(snap) = snapshot(state).await else {
+                return Response::text(503, "hub unavailable");
+            };
+            let present = snap
+                .rooms
+                .iter()
+                .any(|r| r.id == room && r.users.iter().any(|u| u.id == user));
+            if !present {
+                return Response::text(404, "no such user in that room");
+            }
+            if state
+                .hub
+                .send(HubMsg::Core(Input::AdminKick { room, user }))
+                .await
+                .is_err()
+            {
+                return Response::text(503, "hub unavailable");
+            }
+            tracing::info!(room, user, "kicked by an operator");
+            Response::json(200, &serde_json::json!({"kicked": user, "room": room}))
+        }
+        (_, ["healthz" | "readyz" | "metrics"] | ["api", ..]) => {
+            Response::text(405, "method not allowed")
+        }
+        _ => Response::text(404, "not found"),
+    }
+}
+
+fn cookie(request: &Request, name: &str) -> Option<String> {
+    request.headers.get("cookie")?.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// The JSON API needs an operator session (cookie); actions also the CSRF token header.
+fn authorised(request: &Request, state: &AdminState, action: bool) -> Result<(), Response> {
+    let Some(token) = cookie(request, "conference_admin") else {
+        return Err(Response::text(401, "log in first (POST /api/login)"));
+    };
+    let mut sessions = state.sessions.lock();
+    let now = Instant::now();
+    sessions.retain(|_, s| s.expires > now);
+    let Some(session) = sessions.get(&token) else {
+        return Err(Response::text(401, "session expired"));
+    };
+    if action && request.headers.get("x-csrf-token") != Some(&session.csrf) {
+        return Err(Response::text(403, "missing or wrong X-CSRF-Token"));
+    }
+    Ok(())
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 24];
+    if let Ok(mut file) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = file.read_exact(&mut bytes);
+    }
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// `POST /api/login` with a JSON body `{"username": …, "password": …}`.
+fn login(request: &Request, state: &AdminState) -> Response {
+    let now = Instant::now();
+    // After a failure, every attempt within LOGIN_PENALTY is refused unchecked.
+    if *state.throttle_until.lock() > now {
+        return Response::text(429, "too many attempts, wait a second");
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
+        return Response::text(400, "expected a JSON body {\"username\":…,\"password\":…}");
+    };
+    let username = body["username"].as_str().unwrap_or("");
+    let password = body["password"].as_str().unwrap_or("");
+    let ok = state.accounts.iter().any(|account| {
+        account.username == username
+            && crate::password::verify_password(password, &account.password_hash)
+    });
+    if !ok {
+        *state.throttle_until.lock() = Instant::now() + LOGIN_PENALTY;
+        tracing::warn!(username, "admin login refused");
+        return Response::text(401, "wrong username or password");
+    }
+    let token = random_token();
+    let csrf = random_token();
+    state.sessions.lock().insert(
+        token.clone(),
+        AdminSession {
+            csrf: csrf.clone(),
+            expires: Instant::now() + SESSION_TTL,
+        },
+    );
+    tracing::info!(username, "admin logged in");
+    let mut response = Response::json(200, &serde_json::json!({ "csrf_token": csrf }));
+    response.headers.push((
+        "Set-Cookie".into(),
+        format!("conference_admin={token}; HttpOnly; SameSite=Strict; Path=/"),
+    ));
+    response
+}
+
+fn metrics(state: &AdminState, snap: &Snapshot) -> String {
+    let mut out = String::new();
+    let c = &state.counters;
+    let s = &state.stats;
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    let gauge = |out: &mut String, name: &str, help: &str, kind: &str, lines: &[String]| {
+        let _ = writeln!(out, "# HELP conference_{name} {help}");
+        let _ = writeln!(out, "# TYPE conference_{name} {kind}");
+        for line in lines {
+            let _ = writeln!(out, "conference_{name}{line}");
+        }
+    };
+    gauge(
+        &mut out,
+        "up",
+        "1 while the MCU runs.",
+        "gauge",
+        &[" 1".into()],
+    );
+    gauge(
+        &mut out,
+        "ready",
+        "1 while logins are accepted.",
+        "gauge",
+        &[format!(" {}", u8::from(c.ready.load(Ordering::Relaxed)))],
+    );
+    gauge(
+        &mut out,
+        "rooms",
+        "Configured rooms.",
+        "gauge",
+        &[format!(" {}", snap.rooms.len())],
+    );
+    gauge(
+        &mut out,
+        "room_users",
+        "Users in each room.",
+        "gauge",
+        &snap
+            .rooms
+            .iter()
+            .map(|r| format!("{{room=\"{}\"}} {}", r.id, r.users.len()))
+            .collect::<Vec<_>>(),
+    );
+    gauge(
+        &mut out,
+        "connections",
+        "Open client connections (logged in or not).",
+        "gauge",
+        &[format!(" {}", snap.connections)],
+    );
+    gauge(
+        &mut out,
+        "sessions",
+        "Logged-in connections.",
+        "gauge",
+        &[format!(" {}", snap.sessions)],
+    );
+    gauge(
+        &mut out,
+        "connections_accepted_total",
+        "TCP connections accepted.",
+        "counter",
+        &[format!(" {}", load(&c.connections_accepted))],
+    );
+    gauge(
+        &mut out,
+        "connections_refused_total",
+        "TCP connections refused at the connection limit.",
+        "counter",
+        &[format!(" {}", load(&c.connections_refused_limit))],
+    );
+    gauge(
+        &mut out,
+        "logins_accepted_total",
+        "Logins whose credentials were accepted.",
+        "counter",
+        &[format!(" {}", load(&c.logins_accepted))],
+    );
+    gauge(
+        &mut out,
+        "logins_refused_total",
+        "Logins refused, by reason.",
+        "counter",
+        &[
+            format!(
+                "{{reason=\"password\"}} {}",
+                load(&c.logins_refused_password)
+            ),
+            format!("{{reason=\"version\"}} {}", load(&c.logins_refused_version)),
+            format!("{{reason=\"timeout\"}} {}", load(&c.logins_refused_timeout)),
+        ],
+    );
+    gauge(
+        &mut out,
+        "media_frames_in_total",
+        "Media frames received from senders (all stream types).",
+        "counter",
+        &[format!(" {}", load(&s.frames_in))],
+    );
+    gauge(
+        &mut out,
+        "media_fragments_out_total",
+        "Media fragments queued to subscribers (all stream types).",
+        "counter",
+        &[format!(" {}", load(&s.fragments_out))],
+    );
+    gauge(
+        &mut out,
+        "media_dropped_total",
+        "Media fragments dropped, by reason.",
+        "counter",
+        &[
+            format!("{{reason=\"slow_subscriber\"}} {}", load(&s.dropped_slow)),
+            format!("{{reason=\"unrouted\"}} {}", load(&s.dropped_unrouted)),
+        ],
+    );
+    let mut signal = [0usize; 6];
+    for user in snap.rooms.iter().flat_map(|r| r.users.iter()) {
+        signal[usize::from(user.signal.min(5))] += 1;
+    }
+    gauge(
+        &mut out,
+        "signal_status_users",
+        "Room members by signal status (m_u8SignalStatus 0..5).",
+        "gauge",
+        &signal
+            .iter()
+            .enumerate()
+            .map(|(status, n)| format!("{{status=\"{status}\"}} {n}"))
+            .collect::<Vec<_>>(),
+    );
+    process_metrics(&mut out, state.started);
+    out
+}
+
+/// CPU, RSS and descriptors of this process from /proc/self.
+fn process_metrics(out: &mut String, started: Instant) {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat")
+        && let Some((_, rest)) = stat.rsplit_once(')')
+    {
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // Fields after the command: state=0, utime=11, stime=12, rss=21.
+        let num = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let cpu = (num(11) + num(12)) as f64 / ticks;
+        let _ = writeln!(
+            out,
+            "# HELP conference_process_cpu_seconds_total User and system CPU time.\n# TYPE conference_process_cpu_seconds_total counter\nconference_process_cpu_seconds_total {cpu}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP conference_process_resident_memory_bytes Resident set size.\n# TYPE conference_process_resident_memory_bytes gauge\nconference_process_resident_memory_bytes {}",
+            num(21) * page
+        );
+    }
+    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+        let _ = writeln!(
+            out,
+            "# HELP conference_process_open_fds Open file descriptors.\n# TYPE conference_process_open_fds gauge\nconference_process_open_fds {}",
+            dir.count()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP conference_process_uptime_seconds Seconds since the MCU started.\n# TYPE conference_process_uptime_seconds gauge\nconference_process_uptime_seconds {}",
+        started.elapsed().as_secs()
+    );
+}

@@ -1,0 +1,265 @@
+//! The operator's HTTP listener against the real MCU process: health, metrics following real
+//! clients, the JSON API behind an admin login, and a kick through the API.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use common::*;
+use conference_proto::ErrorCode;
+use conference_proto::message::StateId;
+use conference_testkit::client::TestClient;
+use conference_testkit::{McuProcess, SpawnOptions, TestConfig, hash_password_cheap};
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).expect("connect to the admin listener");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("read the reply");
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP reply");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    Reply {
+        status,
+        head: head.to_string(),
+        body: body.to_string(),
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> Reply {
+    http(addr, "GET", path, &[], "")
+}
+
+/// The value of one sample line (`name{labels}`) of a Prometheus text page.
+fn sample(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok())?
+        })
+}
+
+fn metric(addr: SocketAddr, series: &str) -> f64 {
+    let reply = get(addr, "/metrics");
+    assert_eq!(reply.status, 200);
+    sample(&reply.body, series).unwrap_or_else(|| panic!("no {series} in:\n{}", reply.body))
+}
+
+/// The demo accounts plus an operator `ops` / `ops-secret`, admin listener on a free port.
+fn start() -> (McuProcess, SocketAddr) {
+    let mut toml = TestConfig::demo().to_toml();
+    toml.push_str(&format!(
+        "[admin]\nlisten = \"127.0.0.1:0\"\n\n[[admin.account]]\nusername = \"ops\"\npassword_hash = {:?}\n",
+        hash_password_cheap("ops-secret")
+    ));
+    let mcu = McuProcess::spawn_with(SpawnOptions {
+        config: Some(toml),
+        binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
+        ..SpawnOptions::default()
+    });
+    let admin = admin_addr(&mcu);
+    (mcu, admin)
+}
+
+/// The admin listener is bound (and logged) before the client port is announced.
+fn admin_addr(mcu: &McuProcess) -> SocketAddr {
+    let log = mcu.log();
+    log.lines()
+        .filter(|line| line.contains("admin listening"))
+        .find_map(|line| {
+            line.split_whitespace()
+                .find_map(|word| word.strip_prefix("addr="))
+                .and_then(|a| a.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no admin address in the log:\n{log}"))
+}
+
+#[test]
+fn health_and_metrics_follow_the_clients() {
+    let (mcu, admin) = start();
+    assert_eq!(get(admin, "/healthz").status, 200);
+    assert_eq!(get(admin, "/readyz").status, 200);
+    assert_eq!(get(admin, "/nothing").status, 404);
+
+    let page = get(admin, "/metrics").body;
+    for family in [
+        "conference_rooms",
+        "conference_connections",
+        "conference_logins_accepted_total",
+        "conference_media_frames_in_total",
+        "conference_process_resident_memory_bytes",
+        "conference_process_open_fds",
+        "conference_process_cpu_seconds_total",
+    ] {
+        assert!(
+            page.contains(&format!("# TYPE {family} ")),
+            "{family} missing:\n{page}"
+        );
+    }
+    assert_eq!(sample(&page, "conference_rooms"), Some(1.0));
+    assert_eq!(
+        sample(&page, "conference_room_users{room=\"1001\"}"),
+        Some(0.0)
+    );
+    assert!(sample(&page, "conference_process_resident_memory_bytes").unwrap() > 0.0);
+
+    let a = enter(&mcu, "class1");
+    let b = enter(&mcu, "class2");
+    assert_eq!(metric(admin, "conference_room_users{room=\"1001\"}"), 2.0);
+    assert_eq!(metric(admin, "conference_sessions"), 2.0);
+    assert_eq!(metric(admin, "conference_logins_accepted_total"), 2.0);
+    assert_eq!(
+        metric(admin, "conference_signal_status_users{status=\"5\"}")
+            + metric(admin, "conference_signal_status_users{status=\"4\"}")
+            + metric(admin, "conference_signal_status_users{status=\"3\"}")
+            + metric(admin, "conference_signal_status_users{status=\"2\"}")
+            + metric(admin, "conference_signal_status_users{status=\"1\"}")
+            + metric(admin, "conference_signal_status_users{status=\"0\"}"),
+        2.0
+    );
+
+    assert_eq!(
+        metric(
+            admin,
+            "conference_logins_refused_total{reason=\"password\"}"
+        ),
+        0.0
+    );
+    let mut wrong = TestClient::connect(mcu.addr);
+    let response = wrong.hello(conference_proto::PROTOCOL_VERSION, "class3", "wrong");
+    assert_eq!(response.code, code(ErrorCode::UserPasswordErr));
+    assert_eq!(
+        metric(
+            admin,
+            "conference_logins_refused_total{reason=\"password\"}"
+        ),
+        1.0
+    );
+
+    drop(a);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(admin, "conference_room_users{room=\"1001\"}") != 1.0 {
+        assert!(Instant::now() < deadline, "the leaver is still counted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(b);
+}
+
+#[test]
+fn api_needs_a_login_and_kicks() {
+    let (mcu, admin) = start();
+    let mut victim = enter(&mcu, "class4");
+    let mut watcher = enter(&mcu, "class5");
+    watcher.drain_events(QUIET);
+    victim.drain_events(QUIET);
+
+    assert_eq!(get(admin, "/api/rooms").status, 401);
+    let json = [("Content-Type", "application/json")];
+    let ok = http(
+        admin,
+        "POST",
+        "/api/login",
+        &json,
+        r#"{"username":"ops","password":"ops-secret"}"#,
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let cookie = ok
+        .head
+        .lines()
+        .find_map(|l| l.strip_prefix("Set-Cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let body: serde_json::Value = serde_json::from_str(&ok.body).unwrap();
+    let csrf = body["csrf_token"].as_str().unwrap().to_string();
+
+    // A wrong password is refused, and the next attempt at once is throttled.
+    let bad = http(
+        admin,
+        "POST",
+        "/api/login",
+        &json,
+        r#"{"username":"ops","password":"guess"}"#,
+    );
+    assert_eq!(bad.status, 401);
+    let again = http(
+        admin,
+        "POST",
+        "/api/login",
+        &json,
+        r#"{"username":"ops","password":"guess2"}"#,
+    );
+    assert_eq!(again.status, 429);
+
+    let rooms = http(admin, "GET", "/api/rooms", &[("Cookie", &cookie)], "");
+    assert_eq!(rooms.status, 200);
+    let state: serde_json::Value = serde_json::from_str(&rooms.body).unwrap();
+    let room = &state["rooms"][0];
+    assert_eq!(room["id"], 1001);
+    let users: Vec<&str> = room["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, ["class4", "class5"]);
+    let victim_id = room["users"][0]["id"].as_u64().unwrap();
+    assert!(room["users"][0]["signal"].as_u64().is_some());
+    assert_eq!(room["users"][0]["hand_raised"], false);
+
+    let kick = format!("/api/rooms/1001/users/{victim_id}/kick");
+    // Without the CSRF header: refused, nobody kicked.
+    assert_eq!(
+        http(admin, "POST", &kick, &[("Cookie", &cookie)], "").status,
+        403
+    );
+    let done = http(
+        admin,
+        "POST",
+        &kick,
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        "",
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    let exit = victim.expect_event(StateId::RoomExit);
+    assert_eq!(exit.result, code(ErrorCode::KickOut));
+    let kicked = watcher.expect_event(StateId::UserKicked);
+    assert_eq!(kicked.user.map(|u| u64::from(u.id)), Some(victim_id));
+    assert_eq!(metric(admin, "conference_room_users{room=\"1001\"}"), 1.0);
+    // Kicking someone who is not there is a 404.
+    assert_eq!(
+        http(
+            admin,
+            "POST",
+            &kick,
+            &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+            ""
+        )
+        .status,
+        404
+    );
+}
