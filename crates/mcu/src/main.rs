@@ -182,6 +182,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         }
         let options = Options {
             auth_timeout: Duration::from_millis(cli.auth_timeout_ms.max(1)),
+            config_path: cli.config.clone(),
             ..Options::default()
         };
         transport::serve_with_admin(listener, admin, config, options, shutdown_signal()).await

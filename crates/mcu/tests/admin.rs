@@ -69,20 +69,46 @@ fn metric(addr: SocketAddr, series: &str) -> f64 {
     sample(&reply.body, series).unwrap_or_else(|| panic!("no {series} in:\n{}", reply.body))
 }
 
-/// The demo accounts plus an operator `ops` / `ops-secret`, admin listener on a free port.
-fn start() -> (McuProcess, SocketAddr) {
-    let mut toml = TestConfig::demo().to_toml();
+/// `config` plus an operator `ops` / `ops-secret`, admin listener on a free port.
+fn with_admin(config: &TestConfig) -> String {
+    let mut toml = config.to_toml();
     toml.push_str(&format!(
         "[admin]\nlisten = \"127.0.0.1:0\"\n\n[[admin.account]]\nusername = \"ops\"\npassword_hash = {:?}\n",
         hash_password_cheap("ops-secret")
     ));
+    toml
+}
+
+/// The demo accounts plus the operator.
+fn start() -> (McuProcess, SocketAddr) {
     let mcu = McuProcess::spawn_with(SpawnOptions {
-        config: Some(toml),
+        config: Some(with_admin(&TestConfig::demo())),
         binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
         ..SpawnOptions::default()
     });
     let admin = admin_addr(&mcu);
     (mcu, admin)
+}
+
+/// Logs the operator in: (cookie header value, CSRF token).
+fn admin_login(admin: SocketAddr) -> (String, String) {
+    let ok = http(
+        admin,
+        "POST",
+        "/api/login",
+        &[("Content-Type", "application/json")],
+        r#"{"username":"ops","password":"ops-secret"}"#,
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let cookie = ok
+        .head
+        .lines()
+        .find_map(|l| l.strip_prefix("Set-Cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let body: serde_json::Value = serde_json::from_str(&ok.body).unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_string())
 }
 
 /// The admin listener is bound (and logged) before the client port is announced.
@@ -179,23 +205,7 @@ fn api_needs_a_login_and_kicks() {
 
     assert_eq!(get(admin, "/api/rooms").status, 401);
     let json = [("Content-Type", "application/json")];
-    let ok = http(
-        admin,
-        "POST",
-        "/api/login",
-        &json,
-        r#"{"username":"ops","password":"ops-secret"}"#,
-    );
-    assert_eq!(ok.status, 200, "{}", ok.body);
-    let cookie = ok
-        .head
-        .lines()
-        .find_map(|l| l.strip_prefix("Set-Cookie: "))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_string();
-    let body: serde_json::Value = serde_json::from_str(&ok.body).unwrap();
-    let csrf = body["csrf_token"].as_str().unwrap().to_string();
+    let (cookie, csrf) = admin_login(admin);
 
     // A wrong password is refused, and the next attempt at once is throttled.
     let bad = http(
@@ -262,4 +272,85 @@ fn api_needs_a_login_and_kicks() {
         .status,
         404
     );
+}
+
+#[test]
+fn reload_adds_and_removes_rooms_and_keeps_a_bad_file_out() {
+    let dir = std::env::temp_dir().join(format!("conference-admin-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mcu.toml");
+    let before = TestConfig::demo().room(1002, "Chemistry", "teacher", 8);
+    std::fs::write(&path, with_admin(&before)).unwrap();
+    let mcu = McuProcess::spawn_with(SpawnOptions {
+        args: vec!["--config".into(), path.display().to_string()],
+        binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
+        ..SpawnOptions::default()
+    });
+    let admin = admin_addr(&mcu);
+    assert_eq!(metric(admin, "conference_rooms"), 2.0);
+    let mut stays = enter(&mcu, "class1");
+    let (mut leaves, _) = TestClient::join(mcu.addr, "class2", "class2", 1002);
+    stays.drain_events(QUIET);
+    leaves.drain_events(QUIET);
+
+    // SIGHUP: 1002 removed, 1003 added, while both lessons go on.
+    let after = TestConfig::demo().room(1003, "Biology", "teacher", 8);
+    std::fs::write(&path, with_admin(&after)).unwrap();
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(mcu.pid() as libc::pid_t, libc::SIGHUP);
+    }
+    let exit = leaves.expect_event(StateId::RoomExit);
+    assert_eq!(exit.result, code(ErrorCode::RoomClosed));
+    assert_eq!(metric(admin, "conference_rooms"), 2.0);
+    assert_eq!(
+        sample(
+            &get(admin, "/metrics").body,
+            "conference_room_users{room=\"1002\"}"
+        ),
+        None
+    );
+    assert_eq!(metric(admin, "conference_room_users{room=\"1001\"}"), 1.0);
+    let (newcomer, joined) = TestClient::join(mcu.addr, "class3", "class3", 1003);
+    drop((newcomer, joined));
+    assert!(
+        stays
+            .drain_events(QUIET)
+            .iter()
+            .all(|e| e.state != StateId::RoomExit as u32),
+        "the user of a kept room stays"
+    );
+
+    // An invalid file through the API: refused, the running configuration stays.
+    let (cookie, csrf) = admin_login(admin);
+    std::fs::write(&path, "[[room]]\nid = \"not a number\"\n").unwrap();
+    let refused = http(
+        admin,
+        "POST",
+        "/api/reload",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        "",
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(mcu.log().contains("reload refused"), "{}", mcu.log());
+    assert_eq!(metric(admin, "conference_rooms"), 2.0);
+
+    // And a good one through the API: an added room and account take effect.
+    let more = TestConfig::demo()
+        .room(1003, "Biology", "teacher", 8)
+        .room(1004, "Music", "teacher", 8)
+        .account("guest", "guest-pw", false);
+    std::fs::write(&path, with_admin(&more)).unwrap();
+    let done = http(
+        admin,
+        "POST",
+        "/api/reload",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        "",
+    );
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(metric(admin, "conference_rooms"), 3.0);
+    let (_guest, _) = TestClient::join(mcu.addr, "guest", "guest-pw", 1004);
+    assert_eq!(metric(admin, "conference_room_users{room=\"1004\"}"), 1.0);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -75,6 +75,9 @@ pub enum Input {
     Shutdown,
     /// An operator (admin API) removes `user` from `room`: like a moderator's kick.
     AdminKick { room: RoomId, user: UserId },
+    /// A reread configuration: rooms added, changed and removed (users of a removed room
+    /// get `ROOM_EXIT` with `retCode_RoomClosed`), accounts replaced.
+    Reload(Box<Config>),
 }
 
 /// One room as the admin API shows it.
@@ -228,6 +231,7 @@ impl Core {
             Input::AdminKick { room, user } => {
                 let _ = self.admin_kick(room, user);
             }
+            Input::Reload(config) => self.reload(&config),
         }
         self.outbox.demand_raised.clear();
         self.release_held(now);

@@ -33,6 +33,9 @@ pub struct Counters {
     pub logins_refused_timeout: AtomicU64,
 }
 
+/// The answer to a reload request: `Err` carries why the file was refused.
+pub type ReloadReply = oneshot::Sender<Result<(), String>>;
+
 /// A logged-in operator.
 struct AdminSession {
     csrf: String,
@@ -44,7 +47,8 @@ pub struct AdminState {
     pub hub: mpsc::Sender<HubMsg>,
     pub stats: Arc<MediaStats>,
     pub counters: Arc<Counters>,
-    pub accounts: Vec<AdminAccount>,
+    accounts: Mutex<Vec<AdminAccount>>,
+    reload: mpsc::Sender<ReloadReply>,
     sessions: Mutex<HashMap<String, AdminSession>>,
     /// Failed admin logins: no attempt before this instant.
     throttle_until: Mutex<Instant>,
@@ -61,16 +65,23 @@ impl AdminState {
         stats: Arc<MediaStats>,
         counters: Arc<Counters>,
         accounts: Vec<AdminAccount>,
+        reload: mpsc::Sender<ReloadReply>,
     ) -> Self {
         AdminState {
             hub,
             stats,
             counters,
-            accounts,
+            accounts: Mutex::new(accounts),
+            reload,
             sessions: Mutex::new(HashMap::new()),
             throttle_until: Mutex::new(Instant::now()),
             started: Instant::now(),
         }
+    }
+
+    /// After a reload: the new operator accounts (open sessions stay valid).
+    pub fn set_accounts(&self, accounts: Vec<AdminAccount>) {
+        *self.accounts.lock() = accounts;
     }
 }
 
@@ -246,6 +257,22 @@ async fn route(request: &Request, state: &AdminState) -> Response {
             }
         }
         ("POST", ["api", "login"]) => login(request, state),
+        ("POST", ["api", "reload"]) => {
+            if let Err(response) = authorised(request, state, true) {
+                return response;
+            }
+            let (tx, rx) = oneshot::channel();
+            if state.reload.send(tx).await.is_err() {
+                return Response::text(503, "server stopping");
+            }
+            match rx.await {
+                Ok(Ok(())) => Response::json(200, &serde_json::json!({"reloaded": true})),
+                Ok(Err(why)) => {
+                    Response::json(400, &serde_json::json!({"reloaded": false, "error": why}))
+                }
+                Err(_) => Response::text(503, "server stopping"),
+            }
+        }
         ("POST", ["api", "rooms", room, "users", user, "kick"]) => {
             if let Err(response) = authorised(request, state, true) {
                 return response;
@@ -329,7 +356,8 @@ fn login(request: &Request, state: &AdminState) -> Response {
     };
     let username = body["username"].as_str().unwrap_or("");
     let password = body["password"].as_str().unwrap_or("");
-    let ok = state.accounts.iter().any(|account| {
+    let accounts = state.accounts.lock().clone();
+    let ok = accounts.iter().any(|account| {
         account.username == username
             && crate::password::verify_password(password, &account.password_hash)
     });

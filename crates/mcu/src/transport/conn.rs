@@ -203,11 +203,10 @@ impl Connection<'_> {
             self.respond(request_id, ErrorCode::ServerMismatch);
             return Err(End::Refused(ErrorCode::ServerMismatch));
         }
+        let credentials = self.shared.credentials.read().clone();
         let verified = tokio::time::timeout_at(
             deadline,
-            self.shared
-                .credentials
-                .verify(&hello.username, hello.password),
+            credentials.verify(&hello.username, hello.password),
         )
         .await
         .map_err(|_| End::Violation(ErrorCode::Timeout, "no login within the time limit".into()))?;

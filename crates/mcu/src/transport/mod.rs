@@ -29,6 +29,8 @@ pub struct Options {
     /// Connections that have not logged in by then are closed.
     pub auth_timeout: Duration,
     pub limits: Limits,
+    /// The file to reread on `SIGHUP` or `POST /api/reload` (none: reload unavailable).
+    pub config_path: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -36,6 +38,7 @@ impl Default for Options {
         Options {
             auth_timeout: Duration::from_secs(10),
             limits: Limits::default(),
+            config_path: None,
         }
     }
 }
@@ -43,7 +46,7 @@ impl Default for Options {
 /// What every connection task shares.
 pub(crate) struct Shared {
     hub: mpsc::Sender<HubMsg>,
-    credentials: Credentials,
+    credentials: parking_lot::RwLock<Arc<Credentials>>,
     stats: Arc<MediaStats>,
     counters: Arc<admin::Counters>,
     auth_timeout: Duration,
@@ -76,21 +79,25 @@ pub async fn serve_with_admin(
     let hub = tokio::spawn(Hub::new(core, stats.clone()).run(hub_rx));
     let shared = Arc::new(Shared {
         hub: hub_tx.clone(),
-        credentials: Credentials::new(&config.accounts),
+        credentials: parking_lot::RwLock::new(Arc::new(Credentials::new(&config.accounts))),
         stats: stats.clone(),
         counters: counters.clone(),
         auth_timeout: options.auth_timeout,
         heartbeat: Duration::from_millis(u64::from(config.heartbeat_ms)),
     });
-    let admin_task = admin.map(|listener| {
-        let state = admin::AdminState::new(
-            hub_tx.clone(),
-            stats.clone(),
-            counters.clone(),
-            config.admin.accounts.clone(),
-        );
-        tokio::spawn(admin::serve(listener, Arc::new(state)))
-    });
+    let (reload_tx, mut reload_rx) = mpsc::channel::<admin::ReloadReply>(4);
+    let admin_state = Arc::new(admin::AdminState::new(
+        hub_tx.clone(),
+        stats.clone(),
+        counters.clone(),
+        config.admin.accounts.clone(),
+        reload_tx,
+    ));
+    let admin_task =
+        admin.map(|listener| tokio::spawn(admin::serve(listener, admin_state.clone())));
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|err| tracing::warn!("cannot watch SIGHUP: {err}"))
+        .ok();
     let mut tasks = JoinSet::new();
     let mut next_conn: u64 = 1;
     counters
@@ -101,6 +108,13 @@ pub async fn serve_with_admin(
         tokio::select! {
             _ = &mut shutdown => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => None } } => {
+                tracing::info!("SIGHUP received: rereading the configuration");
+                let _ = reload(&options, &shared, &admin_state).await;
+            }
+            Some(reply) = reload_rx.recv() => {
+                let _ = reply.send(reload(&options, &shared, &admin_state).await);
+            }
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
                     Ok(accepted) => accepted,
@@ -149,4 +163,35 @@ pub async fn serve_with_admin(
     drop(hub_tx);
     let _ = hub.await;
     Ok(())
+}
+
+/// Rereads the configuration file and applies it; an invalid file keeps the old one.
+async fn reload(
+    options: &Options,
+    shared: &Shared,
+    admin_state: &admin::AdminState,
+) -> Result<(), String> {
+    let Some(path) = &options.config_path else {
+        tracing::warn!("reload: the MCU runs without --config, nothing to reread");
+        return Err("the MCU runs without --config".into());
+    };
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::error!("reload refused, keeping the running configuration: {err:#}");
+            return Err(format!("{err:#}"));
+        }
+    };
+    *shared.credentials.write() = Arc::new(Credentials::new(&config.accounts));
+    admin_state.set_accounts(config.admin.accounts.clone());
+    tracing::info!(
+        accounts = config.accounts.len(),
+        rooms = config.rooms.len(),
+        "configuration reloaded"
+    );
+    shared
+        .hub
+        .send(HubMsg::Core(crate::room::Input::Reload(Box::new(config))))
+        .await
+        .map_err(|_| "hub stopped".to_string())
 }

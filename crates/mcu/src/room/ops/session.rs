@@ -207,3 +207,43 @@ impl Core {
         }
     }
 }
+
+impl Core {
+    /// Applies a reread configuration while lessons go on.
+    pub(in crate::room) fn reload(&mut self, config: &crate::config::Config) {
+        let removed: Vec<RoomId> = self
+            .rooms
+            .keys()
+            .copied()
+            .filter(|id| !config.rooms.iter().any(|spec| spec.id == *id))
+            .collect();
+        for room_id in removed {
+            let users: Vec<UserId> = self.rooms[&room_id].members.keys().copied().collect();
+            for user in users {
+                self.remove_member(room_id, user, Some(ErrorCode::RoomClosed.code()));
+            }
+            self.flush(Some(room_id));
+            self.rooms.remove(&room_id);
+        }
+        for spec in &config.rooms {
+            match self.rooms.get_mut(&spec.id) {
+                Some(room) => room.spec = spec.clone(),
+                None => {
+                    self.rooms.insert(spec.id, Room::new(spec.clone()));
+                }
+            }
+        }
+        // Accounts still logged in keep their entry until they leave; new logins use the
+        // new list (the transport's credentials are replaced at the same time).
+        let mut accounts = config.accounts.clone();
+        for &user in self.online.keys() {
+            if !accounts.iter().any(|a| a.id == user)
+                && let Some(old) = self.dir.get(user)
+            {
+                accounts.push(old.clone());
+            }
+        }
+        self.dir = Directory::new(&accounts);
+        self.server_name = config.server_name.clone();
+    }
+}
