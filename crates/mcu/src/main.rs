@@ -44,6 +44,15 @@ struct Cli {
     /// Off unless this or the config sets it (docs/OPERATIONS.md).
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
+    /// Log line format on stderr: `text` (default) or `json` (one object per line).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -112,9 +121,17 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CONFERENCE_MCU_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if format == LogFormat::Json {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+        return;
+    }
     // Plain `key=value` fields when logging to a file or pipe (scripts parse the counters).
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -126,7 +143,7 @@ fn init_logging() {
 fn serve(cli: &Cli) -> anyhow::Result<()> {
     // First, while this is the only thread: argon2 buffers must not stay resident.
     let tuned = conference_mcu::malloc::tune();
-    init_logging();
+    init_logging(cli.log_format);
     if !tuned {
         tracing::warn!(
             "cannot fix the allocator's mmap threshold: idle memory may grow after logins"

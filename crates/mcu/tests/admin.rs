@@ -354,3 +354,25 @@ fn reload_adds_and_removes_rooms_and_keeps_a_bad_file_out() {
     assert_eq!(metric(admin, "conference_room_users{room=\"1004\"}"), 1.0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn json_log_format_writes_one_object_per_line() {
+    let mcu = McuProcess::spawn_with(SpawnOptions {
+        config: Some(TestConfig::demo().to_toml()),
+        args: vec!["--log-format".into(), "json".into()],
+        binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
+        ..SpawnOptions::default()
+    });
+    let _client = enter(&mcu, "class1");
+    let log = mcu.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "listening" && l["level"] == "INFO"),
+        "{log}"
+    );
+}
