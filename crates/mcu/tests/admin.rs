@@ -124,6 +124,18 @@ fn admin_addr(mcu: &McuProcess) -> SocketAddr {
         .unwrap_or_else(|| panic!("no admin address in the log:\n{log}"))
 }
 
+/// The next event of `state`, skipping others (bounded).
+fn skip_to(client: &mut TestClient, state: StateId) -> conference_proto::pb::Event {
+    loop {
+        let event = client
+            .next_event(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no {state:?} event"));
+        if event.state == state as u32 {
+            return event;
+        }
+    }
+}
+
 #[test]
 fn health_and_metrics_follow_the_clients() {
     let (mcu, admin) = start();
@@ -260,6 +272,18 @@ fn api_needs_a_login_and_kicks() {
     let kicked = watcher.expect_event(StateId::UserKicked);
     assert_eq!(kicked.user.map(|u| u64::from(u.id)), Some(victim_id));
     assert_eq!(metric(admin, "conference_room_users{room=\"1001\"}"), 1.0);
+    // Closing the room: the one left gets ROOM_EXIT with retCode_RoomClosed.
+    let close = http(
+        admin,
+        "POST",
+        "/api/rooms/1001/close",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        "",
+    );
+    assert_eq!(close.status, 200, "{}", close.body);
+    let exit = skip_to(&mut watcher, StateId::RoomExit);
+    assert_eq!(exit.result, code(ErrorCode::RoomClosed));
+    assert_eq!(metric(admin, "conference_room_users{room=\"1001\"}"), 0.0);
     // Kicking someone who is not there is a 404.
     assert_eq!(
         http(

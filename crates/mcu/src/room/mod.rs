@@ -75,6 +75,9 @@ pub enum Input {
     Shutdown,
     /// An operator (admin API) removes `user` from `room`: like a moderator's kick.
     AdminKick { room: RoomId, user: UserId },
+    /// An operator closes `room`: its users get `ROOM_EXIT` with `retCode_RoomClosed`; the
+    /// room stays configured (it can be joined again).
+    AdminCloseRoom { room: RoomId },
     /// A reread configuration: rooms added, changed and removed (users of a removed room
     /// get `ROOM_EXIT` with `retCode_RoomClosed`), accounts replaced.
     Reload(Box<Config>),
@@ -232,6 +235,7 @@ impl Core {
                 let _ = self.admin_kick(room, user);
             }
             Input::Reload(config) => self.reload(&config),
+            Input::AdminCloseRoom { room } => self.admin_close_room(room),
         }
         self.outbox.demand_raised.clear();
         self.release_held(now);

@@ -301,6 +301,30 @@ async fn route(request: &Request, state: &AdminState) -> Response {
             tracing::info!(room, user, "kicked by an operator");
             Response::json(200, &serde_json::json!({"kicked": user, "room": room}))
         }
+        ("POST", ["api", "rooms", room, "close"]) => {
+            if let Err(response) = authorised(request, state, true) {
+                return response;
+            }
+            let Ok(room) = room.parse() else {
+                return Response::text(400, "bad room id");
+            };
+            let Some(snap) = snapshot(state).await else {
+                return Response::text(503, "hub unavailable");
+            };
+            if !snap.rooms.iter().any(|r| r.id == room) {
+                return Response::text(404, "no such room");
+            }
+            if state
+                .hub
+                .send(HubMsg::Core(Input::AdminCloseRoom { room }))
+                .await
+                .is_err()
+            {
+                return Response::text(503, "hub unavailable");
+            }
+            tracing::info!(room, "room closed by an operator");
+            Response::json(200, &serde_json::json!({"closed": room}))
+        }
         (_, ["healthz" | "readyz" | "metrics"] | ["api", ..]) => {
             Response::text(405, "method not allowed")
         }

@@ -209,6 +209,18 @@ impl Core {
 }
 
 impl Core {
+    /// An operator closes a room: everyone in it leaves with `retCode_RoomClosed`.
+    pub(in crate::room) fn admin_close_room(&mut self, room_id: RoomId) {
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        let users: Vec<UserId> = room.members.keys().copied().collect();
+        for user in users {
+            self.remove_member(room_id, user, Some(ErrorCode::RoomClosed.code()));
+        }
+        self.flush(Some(room_id));
+    }
+
     /// Applies a reread configuration while lessons go on.
     pub(in crate::room) fn reload(&mut self, config: &crate::config::Config) {
         let removed: Vec<RoomId> = self
