@@ -138,7 +138,7 @@ fn skip_to(client: &mut TestClient, state: StateId) -> conference_proto::pb::Eve
 
 #[test]
 fn health_and_metrics_follow_the_clients() {
-    let (mcu, admin) = start();
+    let (mut mcu, admin) = start();
     assert_eq!(get(admin, "/healthz").status, 200);
     assert_eq!(get(admin, "/readyz").status, 200);
     assert_eq!(get(admin, "/nothing").status, 404);
@@ -205,6 +205,11 @@ fn health_and_metrics_follow_the_clients() {
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(b);
+    // The admin listener does not hold the shutdown up.
+    let status = mcu
+        .terminate(Duration::from_secs(10))
+        .expect("the MCU exits");
+    assert!(status.success(), "exit status {status:?}");
 }
 
 #[test]

@@ -159,6 +159,8 @@ pub async fn serve_with_admin(
         task.abort();
         let _ = task.await;
     }
+    // Every hub sender must go for the hub task to end (the admin state holds one).
+    drop(admin_state);
     drop(shared);
     drop(hub_tx);
     let _ = hub.await;
