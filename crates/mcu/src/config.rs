@@ -75,7 +75,8 @@ pub struct AccountEntry {
     pub password_hash: String,
     #[serde(default)]
     pub chair: bool,
-    /// Fixed user id; accounts without one are numbered from 1 in file order.
+    /// Fixed user id; accounts without one are numbered from [`FIRST_ASSIGNED_USER_ID`] in
+    /// file order.
     pub id: Option<u32>,
 }
 
@@ -175,7 +176,41 @@ pub struct Config {
     pub admin: AdminSection,
 }
 
+/// The first user id the MCU assigns: above any roster position (`MAX_ROOM_USERS`), so that
+/// `get_user_info(v)` can take a position or an id without ambiguity.
+pub const FIRST_ASSIGNED_USER_ID: u32 = 10_001;
+
 impl Config {
+    /// What an operator should fix although the file is valid: ids a position-passing
+    /// firmware would confuse with list positions.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for room in &self.rooms {
+            if (room.id as usize) < self.rooms.len() {
+                warnings.push(format!(
+                    "room {} {:?}: its id is also a position in the room list (0..{}); a firmware \
+                     passing positions to login_conference_room({}) enters this room, not the \
+                     room at position {}",
+                    room.id,
+                    room.name,
+                    self.rooms.len(),
+                    room.id,
+                    room.id
+                ));
+            }
+        }
+        for account in &self.accounts {
+            if account.id < FIRST_ASSIGNED_USER_ID {
+                warnings.push(format!(
+                    "account {:?}: id {} is below {FIRST_ASSIGNED_USER_ID}; get_user_info({}) \
+                     returns this user only while the roster has at most {} users",
+                    account.username, account.id, account.id, account.id
+                ));
+            }
+        }
+        warnings
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -256,7 +291,7 @@ impl Config {
         let mut accounts = Vec::new();
         for (index, name) in names.enumerate() {
             accounts.push(Account {
-                id: index as u32 + 1,
+                id: FIRST_ASSIGNED_USER_ID + index as u32,
                 nickname: name.clone(),
                 password_hash: password::hash_password(&name, Cost::CHEAP)?,
                 chair: index == 0,
@@ -271,7 +306,7 @@ impl Config {
             rooms: vec![RoomSpec {
                 id: 1001,
                 name: "Demo Classroom".into(),
-                creator_id: 1,
+                creator_id: FIRST_ASSIGNED_USER_ID,
                 start_time: 0,
                 end_time: 0,
                 max_users: 16,
@@ -297,7 +332,7 @@ fn accounts(entries: Vec<AccountEntry>) -> anyhow::Result<Vec<Account>> {
         }
     }
     let mut names = HashSet::new();
-    let mut next = 1u32;
+    let mut next = FIRST_ASSIGNED_USER_ID;
     let mut accounts = Vec::with_capacity(entries.len());
     for entry in entries {
         if entry.username.is_empty() || entry.username.len() > 31 {
@@ -354,7 +389,7 @@ mod tests {
             username = "s"
             nickname = "Student"
             password_hash = "{h}"
-            id = 1
+            id = 10001
             [[room]]
             id = 7
             name = "R"
@@ -367,13 +402,46 @@ mod tests {
         );
         let config = Config::parse(&text).unwrap();
         assert_eq!(config.server_name, "campus");
-        assert_eq!(config.accounts[0].id, 2, "explicit ids are skipped");
-        assert_eq!(config.accounts[1].id, 1);
+        assert_eq!(config.accounts[0].id, 10_002, "explicit ids are skipped");
+        assert_eq!(config.accounts[1].id, 10_001);
         assert_eq!(config.accounts[1].nickname, "Student");
         assert_eq!(config.accounts[0].nickname, "t");
-        assert_eq!(config.rooms[0].creator_id, 2);
+        assert_eq!(config.rooms[0].creator_id, 10_002);
         assert_eq!(config.rooms[0].start_time, 86_400);
         assert_eq!(config.rooms[0].end_time, 200_000);
+        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+    }
+
+    #[test]
+    fn warns_for_ids_a_position_could_name() {
+        let text = format!(
+            r#"
+            [[account]]
+            username = "t"
+            password_hash = "{h}"
+            id = 5
+            [[account]]
+            username = "s"
+            password_hash = "{h}"
+            [[room]]
+            id = 1
+            name = "First"
+            creator = "t"
+            max_users = 3
+            [[room]]
+            id = 9
+            name = "Second"
+            creator = "t"
+            max_users = 3
+            "#,
+            h = hash()
+        );
+        let config = Config::parse(&text).unwrap();
+        let warnings = config.warnings();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("room 1 \"First\""), "{warnings:?}");
+        assert!(warnings[1].contains("account \"t\": id 5"), "{warnings:?}");
+        assert_eq!(config.accounts[1].id, 10_001);
     }
 
     #[test]
@@ -413,6 +481,8 @@ mod tests {
             &demo.accounts[8].password_hash
         ));
         assert_eq!(demo.rooms[0].id, 1001);
+        assert_eq!(demo.accounts[0].id, FIRST_ASSIGNED_USER_ID);
+        assert!(demo.warnings().is_empty());
     }
 }
 
@@ -423,7 +493,8 @@ mod example {
         let config =
             super::Config::parse(include_str!("../../../config/mcu.example.toml")).unwrap();
         assert_eq!(config.accounts.len(), 2);
-        assert_eq!(config.accounts[1].id, 101);
+        assert_eq!(config.accounts[1].id, 10_101);
+        assert!(config.warnings().is_empty(), "{:?}", config.warnings());
         assert!(config.rooms[1].start_time > 0);
     }
 }

@@ -162,6 +162,9 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             Config::demo()?
         }
     };
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     raise_fd_limit();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if cli.workers > 0 {

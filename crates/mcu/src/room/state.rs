@@ -62,6 +62,8 @@ pub struct LookedThrottle {
 /// One user inside a room.
 pub struct Member {
     pub conn: ConnId,
+    /// Position in the room's join order (from [`Room::next_join_seq`]): the roster's order.
+    pub join_seq: u64,
     /// 0 silent, 1 hand raised, 2 talking.
     pub audio_state: u8,
     pub bcast_video: bool,
@@ -81,9 +83,10 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn new(conn: ConnId, signal: u8, stream_demand: bool) -> Self {
+    pub fn new(conn: ConnId, join_seq: u64, signal: u8, stream_demand: bool) -> Self {
         Member {
             conn,
+            join_seq,
             audio_state: 0,
             bcast_video: false,
             bcast_audio: false,
@@ -123,6 +126,8 @@ pub struct Room {
     pub grants: HashSet<(UserId, UserId, Kind)>,
     /// (from, to, kind) → state. At most one entry per unordered pair and kind.
     pub invites: BTreeMap<(UserId, UserId, Kind), InviteState>,
+    /// The next member's [`Member::join_seq`].
+    pub next_join_seq: u64,
 }
 
 impl Room {
@@ -135,11 +140,19 @@ impl Room {
             aux: [None; AUX_SLOTS],
             grants: HashSet::new(),
             invites: BTreeMap::new(),
+            next_join_seq: 0,
         }
     }
 
     pub fn id(&self) -> RoomId {
         self.spec.id
+    }
+
+    /// The members in join order (the order of the roster a joiner receives).
+    pub fn members_in_join_order(&self) -> Vec<UserId> {
+        let mut users: Vec<_> = self.members.iter().map(|(&u, m)| (m.join_seq, u)).collect();
+        users.sort_unstable();
+        users.into_iter().map(|(_, u)| u).collect()
     }
 
     pub fn contains(&self, user: UserId) -> bool {

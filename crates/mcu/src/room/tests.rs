@@ -641,13 +641,39 @@ fn leave_releases_everything_in_order() {
 }
 
 #[test]
+fn a_joiner_gets_the_roster_in_join_order() {
+    let mut w = World::new();
+    w.enter(&[B, T, A]);
+    w.login(M);
+    let joined_ids = |w: &mut World, user: UserId| {
+        w.input(Input::Request {
+            conn: user as ConnId,
+            request_id: 5,
+            body: Body::JoinRoom(pb::JoinRoom { room_id: ROOM }),
+        });
+        let Some(pb::response::Result::Joined(joined)) = w.response(user as ConnId).result else {
+            panic!("no RoomJoined");
+        };
+        joined.users.iter().map(|u| u.id).collect::<Vec<_>>()
+    };
+    assert_eq!(joined_ids(&mut w, M), vec![B, T, A, M]);
+    // A leaver's place is gone; a rejoiner goes to the end.
+    assert_eq!(w.req(T, Body::LeaveRoom(pb::LeaveRoom {})), OK);
+    assert_eq!(w.req(M, Body::LeaveRoom(pb::LeaveRoom {})), OK);
+    assert_eq!(w.join(T, ROOM), OK);
+    assert_eq!(joined_ids(&mut w, M), vec![B, A, T, M]);
+}
+
+#[test]
 fn kick_tells_everyone_in_order() {
     let mut w = World::classroom();
     assert_eq!(w.req(M, kick(B)), OK);
     let kicked = w.events(B);
-    assert_eq!(kicked.len(), 1);
-    assert_eq!(kicked[0].state, StateId::RoomExit.id());
-    assert_eq!(kicked[0].result, code(ErrorCode::KickOut));
+    assert_eq!(kicked.len(), 2);
+    assert_eq!(kicked[0].state, StateId::UserKicked.id());
+    assert_eq!(kicked[0].user.as_ref().unwrap().id, B);
+    assert_eq!(kicked[1].state, StateId::RoomExit.id());
+    assert_eq!(kicked[1].result, code(ErrorCode::KickOut));
     use StateId::*;
     assert_eq!(w.states(A), vec![UserKicked, UserTalk, UserLeave]);
     assert_eq!(w.states(M), vec![UserKicked, UserTalk, UserLeave]);

@@ -36,17 +36,21 @@ impl Core {
             return Err(ErrorCode::RoomFull);
         }
         let user = caller.user;
-        room.members
-            .insert(user, Member::new(caller.conn, signal, stream_demand));
+        let join_seq = room.next_join_seq;
+        room.next_join_seq += 1;
+        room.members.insert(
+            user,
+            Member::new(caller.conn, join_seq, signal, stream_demand),
+        );
         outbox.others(dir, room, user, Ev::new(StateId::UserEnter, Some(user)));
         outbox.routes.insert(user);
         let joined = pb::RoomJoined {
             room: Some(room_info(room)),
             self_: Some(user_info(dir, room, user, user)),
             users: room
-                .members
-                .keys()
-                .map(|&subject| user_info(dir, room, subject, user))
+                .members_in_join_order()
+                .into_iter()
+                .map(|subject| user_info(dir, room, subject, user))
                 .collect(),
         };
         if let Some(session) = self.sessions.get_mut(&caller.conn) {
@@ -194,13 +198,9 @@ impl Core {
         let Core {
             dir, rooms, outbox, ..
         } = self;
+        // Everyone, the target included: it learns it was kicked before its ROOM_EXIT.
         if let Some(room) = rooms.get(&room_id) {
-            outbox.others(
-                dir,
-                room,
-                target,
-                Ev::new(StateId::UserKicked, Some(target)),
-            );
+            outbox.all(dir, room, Ev::new(StateId::UserKicked, Some(target)));
         }
         self.remove_member(room_id, target, Some(ErrorCode::KickOut.code()));
         Ok(())
