@@ -272,6 +272,8 @@ fn api_needs_a_login_and_kicks() {
         "",
     );
     assert_eq!(done.status, 200, "{}", done.body);
+    let told = victim.expect_event(StateId::UserKicked);
+    assert_eq!(told.user.map(|u| u64::from(u.id)), Some(victim_id));
     let exit = victim.expect_event(StateId::RoomExit);
     assert_eq!(exit.result, code(ErrorCode::KickOut));
     let kicked = watcher.expect_event(StateId::UserKicked);

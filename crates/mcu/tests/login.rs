@@ -8,7 +8,6 @@ use common::*;
 use conference_proto::message::StateId;
 use conference_proto::pb::{self, client_message::Body};
 use conference_proto::{ErrorCode, PROTOCOL_VERSION};
-use conference_testkit::TestConfig;
 use conference_testkit::client::{Received, TestClient};
 
 #[test]
@@ -77,7 +76,7 @@ fn the_first_message_must_be_hello() {
 #[test]
 fn unauthenticated_connections_time_out() {
     let mcu = mcu_with(
-        &TestConfig::demo(),
+        &demo_config(),
         &[],
         &[("CONFERENCE_MCU_AUTH_TIMEOUT_MS", "300")],
     );
@@ -116,7 +115,7 @@ fn a_second_login_replaces_the_first() {
 
 #[test]
 fn heartbeats_flow_and_silent_peers_are_dropped() {
-    let config = TestConfig::demo().heartbeat_ms(100);
+    let config = demo_config().heartbeat_ms(100);
     let mcu = mcu_with(&config, &[], &[]);
     let mut watcher = enter(&mcu, "class1");
     let (mut silent, login) = TestClient::login(mcu.addr, "class2", "class2");

@@ -12,7 +12,6 @@ use conference_proto::MediaType;
 use conference_proto::media::MediaHeader;
 use conference_proto::message::StateId;
 use conference_proto::pb::{self, client_message::Body, event::Extra};
-use conference_testkit::TestConfig;
 use conference_testkit::client::{TestClient, media_header};
 
 fn payload(index: u32, len: usize) -> Vec<u8> {
@@ -192,7 +191,7 @@ fn a_late_subscriber_starts_with_the_key_frame() {
 #[test]
 fn a_frozen_subscriber_does_not_hold_the_room_back() {
     // A long heartbeat so the frozen client is not declared dead meanwhile.
-    let mcu = mcu_with(&TestConfig::demo().heartbeat_ms(20_000), &[], &[]);
+    let mcu = mcu_with(&demo_config().heartbeat_ms(20_000), &[], &[]);
     let (mut teacher, mut listeners) = broadcast_room(&mcu, &["class1", "class2"]);
     let frozen = listeners.pop().unwrap();
     let mut healthy = listeners.pop().unwrap();

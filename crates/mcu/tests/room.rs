@@ -192,6 +192,12 @@ fn role_operations_and_refusals() {
     assert_eq!(m.call(kick(2)), access, "never oneself");
     assert_eq!(m.call(kick(99)), code(ErrorCode::NotFindUserErr));
     assert_eq!(m.call(kick(4)), 0);
+    let kicked = b.expect_event(StateId::UserKicked);
+    assert_eq!(
+        kicked.user.unwrap().id,
+        4,
+        "the target learns it was kicked"
+    );
     let exit = b.expect_event(StateId::RoomExit);
     assert_eq!(exit.result, code(ErrorCode::KickOut));
     let seen: Vec<u32> = teacher

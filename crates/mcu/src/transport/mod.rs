@@ -184,6 +184,9 @@ async fn reload(
             return Err(format!("{err:#}"));
         }
     };
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     *shared.credentials.write() = Arc::new(Credentials::new(&config.accounts));
     admin_state.set_accounts(config.admin.accounts.clone());
     tracing::info!(

@@ -195,36 +195,29 @@ impl Core {
         if self.dir.is_chair(target) {
             return Err(ErrorCode::AccessErr);
         }
+        self.kick_out(room_id, target);
+        Ok(())
+    }
+
+    /// Everyone, the target included, hears `USER_KICKED` (the target before its `ROOM_EXIT`
+    /// with `retCode_KickOut`); then the target leaves.
+    fn kick_out(&mut self, room_id: RoomId, target: UserId) {
         let Core {
             dir, rooms, outbox, ..
         } = self;
-        // Everyone, the target included: it learns it was kicked before its ROOM_EXIT.
         if let Some(room) = rooms.get(&room_id) {
             outbox.all(dir, room, Ev::new(StateId::UserKicked, Some(target)));
         }
         self.remove_member(room_id, target, Some(ErrorCode::KickOut.code()));
-        Ok(())
     }
 }
 
 impl Core {
-    /// An operator's kick: the room is told `USER_KICKED`, the user gets `ROOM_EXIT` with
-    /// `retCode_KickOut` (same as a moderator's kick, without a caller).
+    /// An operator's kick: the same as a moderator's, without a caller.
     pub(in crate::room) fn admin_kick(&mut self, room_id: RoomId, target: UserId) -> OpResult {
         let room = self.rooms.get(&room_id).ok_or(ErrorCode::NotLoginErr)?;
         require_member(room, target)?;
-        let Core {
-            dir, rooms, outbox, ..
-        } = self;
-        if let Some(room) = rooms.get(&room_id) {
-            outbox.others(
-                dir,
-                room,
-                target,
-                Ev::new(StateId::UserKicked, Some(target)),
-            );
-        }
-        self.remove_member(room_id, target, Some(ErrorCode::KickOut.code()));
+        self.kick_out(room_id, target);
         Ok(())
     }
 }
