@@ -619,7 +619,9 @@ ret_code_e get_conference_room_count(int *pcount);
 // `proom_info` is NULL or points to a `room_info_t`.
 ret_code_e get_conference_room_info(int room_idx, room_info_t *proom_info);
 
-// Enters room `conference_room_id`; blocks until the MCU answered (SPEC §3).
+// Enters the room whose id is `conference_room_id`, else the room at that position of the
+// room list (`0 <= id < count`, as the vendor header says); blocks until the MCU answered
+// (SPEC §3).
 ret_code_e login_conference_room(int conference_room_id);
 
 // Leaves the room.
@@ -647,7 +649,8 @@ ret_code_e get_own_user_info(user_info_t *puser_info);
 // `pcount` is NULL or points to an `int`.
 ret_code_e get_user_count(int *pcount);
 
-// Information about user `user_id` (from the local cache).
+// Information about user `user_id`, else about the user at that position of the room's list
+// (join order; ids assigned by the MCU start above any position).
 //
 // # Safety
 // `puser_info` is NULL or points to a `user_info_t`.

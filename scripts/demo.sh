@@ -34,7 +34,7 @@ cargo build --release -p conference_sdk -p conference-mcu
 echo "== compiling the C endpoints (examples/harness) against include/conference_sdk.h"
 mkdir -p "$out_dir"
 shared=()
-for file in harness expect checks text lesson demo; do
+for file in harness expect checks roster text lesson demo; do
     shared+=("examples/harness/$file.c")
 done
 for program in master listener; do

@@ -142,5 +142,17 @@ fn demo_lesson_against_the_builtin_demo() {
     // The timeline tells the lesson: chat, and the teacher's media counted at a listener.
     let class1 = &endpoints[2].stdout;
     assert!(class1.contains("USER_CHAT"), "{class1}");
-    assert!(class1.contains("media received from teacher#1"), "{class1}");
+    assert!(
+        class1.contains("media received from teacher#10001 "),
+        "{class1}"
+    );
+    // And the class list each one built from events alone, joining and leaving.
+    for endpoint in &endpoints {
+        let out = &endpoint.stdout;
+        assert!(out.contains("-- class list after joining ("), "{out}");
+        assert!(
+            out.contains("-- class list after ROOM_EXIT (0, from events): nobody"),
+            "{out}"
+        );
+    }
 }

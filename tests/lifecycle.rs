@@ -195,6 +195,15 @@ fn calls_that_need_the_mcu_say_not_logged_in() {
         }
         assert_eq!(code, retCode_NotLoginErr, "{name} before connect_MCU");
     }
+    // A room is a listed id or a position (0 is the first room): any value waits for the
+    // login, a negative one too.
+    for room in [0, 7, -5] {
+        assert_eq!(
+            login_conference_room(room),
+            retCode_NotLoginErr,
+            "room {room}"
+        );
+    }
     // Nothing is written on failure.
     let mut count: c_int = -7;
     assert_eq!(unsafe { get_user_count(&mut count) }, retCode_NotLoginErr);
@@ -256,8 +265,6 @@ fn bad_arguments_are_param_err() {
                 "get_conference_room_info -1",
                 get_conference_room_info(-1, &mut std::mem::zeroed()),
             ),
-            ("login_conference_room 0", login_conference_room(0)),
-            ("login_conference_room -5", login_conference_room(-5)),
             ("kickout_conference_room 0", kickout_conference_room(0)),
             ("invite user 0", invite(0, video, 1)),
             ("invite type 2", invite(2, 2, 1)),
@@ -269,8 +276,9 @@ fn bad_arguments_are_param_err() {
             ("get_user_count NULL", get_user_count(ptr::null_mut())),
             ("get_user_info NULL", get_user_info(2, ptr::null_mut())),
             (
-                "get_user_info user 0",
-                get_user_info(0, &mut std::mem::zeroed()),
+                // 0 is a position (the first user); a negative value neither id nor position.
+                "get_user_info user -1",
+                get_user_info(-1, &mut std::mem::zeroed()),
             ),
             ("send_chat NULL", send_chat(ptr::null())),
             ("send_chat no NUL", send_chat(&unterminated)),

@@ -11,8 +11,6 @@
 #include "harness.h"
 #include "text.h"
 
-#define MAX_PROBED_ID 64 /* ids probed for users (the API has no user list) */
-
 /* ---------------------------------------------------------------------------------------- */
 /* users                                                                                     */
 
@@ -28,18 +26,21 @@ int h_uid(const user_info_t *u) {
     return (int)v;
 }
 
+/* The id of `username` in the room, 0 when absent: walks the list by position
+ * (get_user_info(position), 0 <= position < count, as the vendor header allows). */
 int h_find_user(const char *username) {
-    int id;
-    for (id = 1; id <= MAX_PROBED_ID; id++) {
-        user_info_t u;
-        int rc = (int)get_user_info(id, &u);
-        if (rc == retCode_NotFindUserErr) continue;
-        CHECK_RC(rc, retCode_Success);
+    int count = 0, position;
+    if ((int)get_user_count(&count) != retCode_Success) return 0;
+    for (position = 0; position < count; position++) {
+        user_info_t u, by_id;
+        int id;
+        CHECK_RC(get_user_info(position, &u), retCode_Success);
         h_remember_name(&u);
-        if (strcmp(u.m_strUserName, username) == 0) {
-            CHECK_INT(h_uid(&u), id);
-            return id;
-        }
+        if (strcmp(u.m_strUserName, username) != 0) continue;
+        id = h_uid(&u);
+        CHECK_RC(get_user_info(id, &by_id), retCode_Success);
+        CHECK_INT(h_uid(&by_id), id);
+        return id;
     }
     return 0;
 }

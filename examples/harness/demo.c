@@ -126,13 +126,19 @@ static int demo_join(const args_t *args, const char *user) {
     join.user = user;
     join.password = user; /* the built-in demo: password = user name */
     join.users_in_room_before = -1;
-    return lesson_join(args, &join);
+    {
+        int me = lesson_join(args, &join);
+        h_log_roster("class list after joining");
+        return me;
+    }
 }
 
 /* Leaves the room, prints the media counters, disconnects. */
 static void finish(int me) {
+    h_log_roster("class list when leaving");
     CHECK_RC(logout_conference_room(), retCode_Success);
-    h_free(h_expect_state(CONFERENCE_STATE_ROOM_EXIT, me));
+    h_expect_room_exit(retCode_Success, me);
+    h_log_roster("class list after ROOM_EXIT");
     h_print_stream_counts();
     CHECK_RC(disconnect_MCU(), retCode_Success);
     CHECK_RC(uninit(), retCode_Success);
@@ -147,6 +153,7 @@ void demo_teacher(const args_t *args) {
     c2 = wait_user(CLASS2, NULL);
     CHECK_RC(get_user_count(&n), retCode_Success);
     h_log("-- everyone is here (%d users): the lesson starts", n);
+    h_log_roster("class list");
 
     chat(0, 0x0000FF, "Good morning, class! Today: adding fractions.");
     CHECK_RC(bcast_user_video(me, 1), retCode_Success);

@@ -252,3 +252,50 @@ void h_expect_transparent(int type, const void *data, int len, const user_model_
     if (!r->td_nul) h_fail(file, line, "TRANSPARENT: no NUL byte after the data");
     h_free(r);
 }
+
+int h_expect_roster(int own_id) {
+    int n = 0;
+    unsigned long last = 0;
+    for (;;) {
+        rec_t *r = h_expect_state(CONFERENCE_STATE_USER_ENTER, 0);
+        int id = h_uid(&r->user);
+        CHECK_INT(r->result, retCode_Success);
+        CHECK(!r->has_append);
+        /* Each one right after the previous: nothing of the room comes in between. */
+        if (last != 0) CHECK_INT(r->seq, last + 1);
+        last = r->seq;
+        h_free(r);
+        n++;
+        if (id == own_id) return n;
+    }
+}
+
+unsigned long h_expect_room_exit(int reason, int own_id) {
+    rec_t *exit = h_expect_state(CONFERENCE_STATE_ROOM_EXIT, own_id);
+    unsigned long seq = exit->seq, exit_seq = exit->seq;
+    int before[H_ROSTER_MAX];
+    int n = exit->roster_before_n, i, own_seen = 0;
+    CHECK_RC(exit->result, reason);
+    memcpy(before, exit->roster_before, sizeof before);
+    h_free(exit);
+    /* The others in join order, then the own user. */
+    for (i = 0; i <= n; i++) {
+        int id;
+        rec_t *r;
+        if (i == n) {
+            if (!own_seen) FAIL("the own user #%d was not in the list at ROOM_EXIT", own_id);
+            id = own_id;
+        } else if (before[i] == own_id) {
+            own_seen = 1;
+            continue;
+        } else {
+            id = before[i];
+        }
+        r = h_expect_state(CONFERENCE_STATE_USER_LEAVE, id);
+        CHECK_INT(r->result, retCode_Success);
+        CHECK_INT(r->seq, seq + 1);
+        seq = r->seq;
+        h_free(r);
+    }
+    return exit_seq;
+}

@@ -173,6 +173,7 @@ static void push(rec_t *r) {
 
 static void on_chat(const conference_chat_info_t *pchat_info) {
     rec_t *r = new_rec(REC_CHAT);
+    h_roster_on_other("on_conference_chat");
     r->has_append = pchat_info != NULL;
     if (pchat_info != NULL) r->chat = *pchat_info;
     push(r);
@@ -227,6 +228,7 @@ static void on_state(result_code_e result, conference_state_e state, const user_
     }
     /* Calling the API from inside a callback must work (and not deadlock). */
     r->cb_rc = (int)get_own_user_info(&self);
+    h_roster_on_state((int)state, puser, r);
     if (g_uninit_on != 0 && g_uninit_on == (int)state) {
         g_uninit_on = 0;
         r->uninit_rc = (int)uninit();
@@ -270,6 +272,7 @@ static void on_mixed(const media_info_t *info, const char *data, int len, int me
 static void on_stream(const media_info_t *info, const char *data, int len, int user_id,
                       conference_media_type_e media_type) {
     rec_t *r;
+    h_roster_on_other("on_conference_stream_data");
     if (user_id == CONFERENCE_MIXER_USER_ID && g_mixer.m_i32Sample > 0) {
         on_mixed(info, data, len, (int)media_type);
         return;
@@ -396,6 +399,7 @@ rec_t *h_wait_for(rec_pred pred, const void *ctx, int timeout_ms) {
         }
     }
     pthread_mutex_unlock(&g_mu);
+    h_roster_verify(__FILE__, __LINE__);
     return r;
 }
 
@@ -418,6 +422,7 @@ int h_count(rec_pred pred, const void *ctx) {
 void h_expect_no_control_left(rec_pred allow, const void *ctx, const char *where) {
     const rec_t *r;
     char text[1024];
+    h_roster_verify(__FILE__, __LINE__);
     pthread_mutex_lock(&g_mu);
     for (r = g_head; r != NULL; r = r->next) {
         if (r->kind == REC_STREAM) continue;
@@ -432,6 +437,7 @@ void h_expect_no_control_left(rec_pred allow, const void *ctx, const char *where
 void h_expect_nothing_left(const char *where) {
     const rec_t *r;
     char text[1024];
+    h_roster_verify(__FILE__, __LINE__);
     pthread_mutex_lock(&g_mu);
     r = g_head;
     if (r != NULL) {

@@ -1,7 +1,8 @@
 /*
  * harness.h: shared code of the C endpoints (master, listener, demo), implemented by
  * harness.c (queue, callbacks, waits, log), expect.c (expected events, barriers), checks.c
- * (users and media) and text.c (describing records).
+ * (users and media), roster.c (the user list from events, checked at every callback) and
+ * text.c (describing records).
  *
  * Uses only include/conference_sdk.h. The library's callbacks copy every event into one queue
  * (mutex + condition variable); the endpoint's main thread waits for the events it expects
@@ -15,6 +16,9 @@
 #include <stddef.h>
 
 #include "conference_sdk.h"
+
+/* Users the event-built list of roster.c holds at most. */
+#define H_ROSTER_MAX 64
 
 /* What a queued record came from. */
 typedef enum { REC_STATE = 1, REC_CHAT, REC_STREAM } rec_kind_e;
@@ -39,6 +43,9 @@ typedef struct rec {
     int td_nul;                     /* the byte after the transparent data was NUL */
     int cb_rc;   /* get_own_user_info called from inside the callback */
     int uninit_rc; /* uninit() called from inside this callback (h_uninit_in_callback), or -1 */
+    /* on_conference_state: the event-built user list just before this event (roster.c) */
+    int roster_before[H_ROSTER_MAX];
+    int roster_before_n;
     /* on_conference_stream_data */
     media_info_t media;
     int stream_user;
@@ -128,6 +135,33 @@ rec_t *h_expect_stream(int user_id, int media_type);
  * `dst` (0 = everyone else), and waiting for one from `src`. */
 void h_signal(int dst, const char *tag);
 void h_await(int src, const char *tag);
+
+/* --- the user list from events (roster.c) --------------------------------------------------- */
+
+/* Called by the callbacks: applies a state event to the list built from USER_ENTER /
+ * USER_LEAVE (the list before it goes into `r`), checks the vendor flows' order (the roster
+ * right after LOGIN_ROOM, only USER_LEAVEs after ROOM_EXIT, the own one last) and compares
+ * the list with get_user_count / get_user_info. */
+void h_roster_on_state(int state, const user_info_t *puser, rec_t *r);
+/* Same comparison from a chat or stream callback. */
+void h_roster_on_other(const char *what);
+/* The current event-built list (join order); returns its length. */
+int h_roster_ids(int *ids, int max);
+/* Logs the event-built list ("-- <title> (n, from events): teacher#10001, ..."). */
+void h_log_roster(const char *title);
+/* How many callbacks compared the list with the API so far. */
+long h_roster_checks(void);
+/* Fails if a callback found the list and the API (or the flows) disagreeing. Every wait
+ * calls it. */
+void h_roster_verify(const char *file, int line);
+
+/* After LOGIN_ROOM: the USER_ENTERs of everyone in the room, in join order, the own user
+ * (`own_id`) last; returns how many. */
+int h_expect_roster(int own_id);
+/* Leaving the room: ROOM_EXIT about the own user with result `reason`, then USER_LEAVE for
+ * every user of the event-built list, in join order, the own user last. Returns the
+ * ROOM_EXIT's arrival number. */
+unsigned long h_expect_room_exit(int reason, int own_id);
 
 /* --- users, names --------------------------------------------------------------------------- */
 

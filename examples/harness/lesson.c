@@ -215,9 +215,15 @@ int lesson_join(const args_t *args, join_t *join) {
     CHECK_RC(login_conference_room(args->room), retCode_ReloginedErr);
     CHECK_RC(get_user_count(&count), retCode_Success);
     if (join->users_in_room_before >= 0) CHECK_INT(count, join->users_in_room_before + 1);
+    /* The vendor's login flow: a USER_ENTER for everyone already there, in join order,
+     * ourselves last (we joined last); the callbacks compared each with the API. */
+    {
+        int told = h_expect_roster(own_id);
+        if (join->users_in_room_before >= 0) CHECK_INT(told, join->users_in_room_before + 1);
+    }
     CHECK_RC(get_user_info(own_id, &own), retCode_Success);
     CHECK_INT(h_uid(&own), own_id);
     CHECK_RC(get_user_info(NO_SUCH_USER, &own), retCode_NotFindUserErr);
-    CHECK_RC(get_user_info(0, &own), retCode_ParamErr);
+    CHECK_RC(get_user_info(-1, &own), retCode_ParamErr);
     return own_id;
 }

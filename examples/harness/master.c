@@ -345,7 +345,7 @@ static void lesson(void) {
     USER_EVENT(CONFERENCE_STATE_USER_CHAIR, &T);
     CHECK_RC(apply_for_master(0), retCode_StateErr);
     CHECK_RC(logout_conference_room(), retCode_Success);
-    USER_EVENT(CONFERENCE_STATE_ROOM_EXIT, &T);
+    h_expect_room_exit(retCode_Success, T.id);
     CHECK_RC(logout_conference_room(), retCode_NotLoginErr);
     CHECK_RC(disconnect_MCU(), retCode_Success);
     CHECK_RC(uninit(), retCode_Success);
@@ -404,6 +404,7 @@ static void short_scenario(void) {
         CHECK(video < leave && audio < leave);
     }
     CHECK_RC(disconnect_MCU(), retCode_Success);
+    h_expect_room_exit(retCode_Success, T.id);
     CHECK_RC(uninit(), retCode_Success);
     h_expect_nothing_left("after uninit");
 }
@@ -447,10 +448,7 @@ static void stop_scenario(const args_t *args) {
     rec_t *r;
     int count = 0;
     h_step("stop: waiting for the MCU to stop");
-    r = h_expect_state(CONFERENCE_STATE_ROOM_EXIT, T.id);
-    CHECK_RC(r->result, retCode_ServerStoped);
-    CHECK(!r->has_append);
-    h_free(r);
+    h_expect_room_exit(retCode_ServerStoped, T.id);
     r = h_expect_state(CONFERENCE_STATE_USER_CLOSE, -1);
     CHECK_RC(r->result, retCode_ServerStoped);
     CHECK(!r->has_append);
@@ -486,6 +484,7 @@ int main(int argc, char **argv) {
         else
             FAIL("unknown mode %s", args.mode);
     }
+    h_log("user list from events equal to the API at %ld callbacks", h_roster_checks());
     h_release();
     printf("PASS\n");
     return 0;

@@ -188,12 +188,14 @@ def describe(event):
 
 
 def find_user(ep, username):
-    """The id of `username`: the API has no user list, so probe get_user_info."""
+    """The id of `username`, from the room's list: get_user_info by position (join order)."""
     info = UserInfo()
-    for uid in range(1, 65):
-        if ep.lib.get_user_info(uid, byref(info)) == SUCCESS and \
-                info.m_strUserName.decode("utf-8") == username:
-            return uid
+    count = c_int(0)
+    ep.call("get_user_count", byref(count))
+    for position in range(count.value):
+        ep.call("get_user_info", position, byref(info))
+        if info.m_strUserName.decode("utf-8") == username:
+            return int(info.m_strID)
     raise Failure(username + " is not in the room")
 
 
@@ -228,6 +230,12 @@ def lesson(ep, args):
     ep.call("get_user_count", byref(users))
     check(users.value == 2, "%d users in the room, expected 2" % users.value)
     peer = find_user(ep, args.peer)
+    # The vendor's login flow: a USER_ENTER for everyone in the room, in join order (the
+    # list positions), ourselves last.
+    for position, expected in enumerate((args.peer, args.user)):
+        event = ep.wait_state(USER_ENTER)
+        check(event[1] == SUCCESS and event[3][1] == expected,
+              "USER_ENTER %d: %s" % (position, describe(event)))
     log("in room %d as #%d with %s #%d" % (args.room, own_id, args.peer, peer))
 
     chat = ChatInfo(0, 0, 0x00FF00, b"hello from python")
@@ -257,6 +265,10 @@ def lesson(ep, args):
     event = ep.wait_state(ROOM_EXIT)
     check(event[1] == SUCCESS and event[3] == (own_id, args.user),
           "ROOM_EXIT: " + describe(event))
+    # The vendor's logout flow: then a USER_LEAVE for everyone in our list, ourselves last.
+    for expected in (args.peer, args.user):
+        event = ep.wait_state(USER_LEAVE)
+        check(event[1] == SUCCESS and event[3][1] == expected, "USER_LEAVE: " + describe(event))
     ep.call("disconnect_MCU")
     ep.call("uninit")
 

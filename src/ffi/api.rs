@@ -136,13 +136,19 @@ pub unsafe extern "C" fn get_conference_room_info(
     })
 }
 
-/// Enters room `conference_room_id`; blocks until the MCU answered (SPEC §3).
+/// Enters the room whose id is `conference_room_id`, else the room at that position of the
+/// room list (`0 <= id < count`, as the vendor header says); blocks until the MCU answered
+/// (SPEC §3).
 #[unsafe(no_mangle)]
 pub extern "C" fn login_conference_room(conference_room_id: c_int) -> ret_code_e {
     ffi_boundary!("login_conference_room", {
         let sdk = instance::get()?;
-        let room_id = args::user_id(conference_room_id)?;
-        Ok(sdk.login_room(room_id)?)
+        let Ok(room) = u32::try_from(conference_room_id) else {
+            // Neither an id nor a position: no such room, once the state allows a login.
+            sdk.own_user()?;
+            return Err(ret_code_e::retCode_RoomUnexist);
+        };
+        Ok(sdk.login_room(room)?)
     })
 }
 
@@ -225,7 +231,8 @@ pub unsafe extern "C" fn get_user_count(pcount: *mut c_int) -> ret_code_e {
     })
 }
 
-/// Information about user `user_id` (from the local cache).
+/// Information about user `user_id`, else about the user at that position of the room's list
+/// (join order; ids assigned by the MCU start above any position).
 ///
 /// # Safety
 /// `puser_info` is NULL or points to a `user_info_t`.
@@ -233,7 +240,7 @@ pub unsafe extern "C" fn get_user_count(pcount: *mut c_int) -> ret_code_e {
 pub unsafe extern "C" fn get_user_info(user_id: c_int, puser_info: *mut user_info_t) -> ret_code_e {
     ffi_boundary!("get_user_info", {
         let sdk = instance::get()?;
-        let user_id = args::user_id(user_id)?;
+        let user_id = args::id_or_position(user_id)?;
         let out = try_out!(puser_info);
         let user = sdk.user(user_id)?;
         // SAFETY: checked non-NULL and aligned; the caller owns the struct.

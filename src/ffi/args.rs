@@ -95,6 +95,11 @@ pub fn user_id(value: c_int) -> Result<u32, ret_code_e> {
     }
 }
 
+/// An id or a list position (`get_user_info`): any non-negative value.
+pub fn id_or_position(value: c_int) -> Result<u32, ret_code_e> {
+    u32::try_from(value).map_err(|_| PARAM)
+}
+
 /// A destination: a user id, or 0 for everyone in the room.
 pub fn destination(value: c_int) -> Result<u32, ret_code_e> {
     u32::try_from(value).map_err(|_| PARAM)

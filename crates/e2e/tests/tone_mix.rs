@@ -24,9 +24,9 @@ use conference_testkit::{McuProcess, TestConfig};
 
 const ROOM: u32 = 1001;
 /// User ids follow the account order of [`config`].
-const CLASS1: u32 = 2;
-const CLASS2: u32 = 3;
-const REC: u32 = 4;
+const CLASS1: u32 = 10002;
+const CLASS2: u32 = 10003;
+const REC: u32 = 10004;
 
 const FORMAT: Format = Format {
     rate: 16_000,

@@ -13,6 +13,34 @@ use conference_proto::{AUX_SLOTS, ErrorCode};
 struct CurrentRoom {
     info: RoomInfo,
     users: BTreeMap<u32, UserInfo>,
+    /// The user ids in join order (the MCU's roster order, then arrivals): list positions.
+    order: Vec<u32>,
+}
+
+impl CurrentRoom {
+    fn insert(&mut self, user: UserInfo) {
+        if !self.users.contains_key(&user.id) {
+            self.order.push(user.id);
+        }
+        self.users.insert(user.id, user);
+    }
+
+    fn remove(&mut self, id: u32) {
+        if self.users.remove(&id).is_some() {
+            self.order.retain(|&u| u != id);
+        }
+    }
+}
+
+/// `get_user_info(v)`: the user whose id is `v`, else the user at position `v` of `order`.
+pub(crate) fn id_or_position(v: u32, is_id: impl Fn(u32) -> bool, order: &[u32]) -> Option<u32> {
+    if is_id(v) {
+        return Some(v);
+    }
+    usize::try_from(v)
+        .ok()
+        .and_then(|position| order.get(position))
+        .copied()
 }
 
 /// Everything known about the MCU session. Empty while not connected.
@@ -49,19 +77,25 @@ impl Cache {
     /// After `login_conference_room` succeeded. Returns the own user and the room, for the
     /// LOGIN_ROOM event.
     pub fn enter_room(&mut self, joined: RoomJoined) -> (UserInfo, RoomInfo) {
-        let mut users: BTreeMap<u32, UserInfo> =
-            joined.users.into_iter().map(|u| (u.id, u)).collect();
         let own = joined.self_.unwrap_or_else(|| UserInfo {
             id: self.own_id,
             username: self.username.clone(),
             ..UserInfo::default()
         });
         self.own_id = own.id;
-        users.insert(own.id, own.clone());
         let mut room = CurrentRoom {
             info: joined.room.unwrap_or_default(),
-            users,
+            ..CurrentRoom::default()
         };
+        for user in joined.users {
+            if user.id == own.id {
+                room.insert(own.clone());
+            } else {
+                room.insert(user);
+            }
+        }
+        // An MCU that left us out of its roster: we are there all the same, as the last.
+        room.insert(own.clone());
         self.sync_user_count(&mut room);
         let info = room.info.clone();
         self.room = Some(room);
@@ -87,12 +121,10 @@ impl Cache {
             match state {
                 // The own user goes with ROOM_EXIT, which follows.
                 StateId::UserLeave | StateId::UserKicked if user.id != own_id => {
-                    room.users.remove(&user.id);
+                    room.remove(user.id);
                 }
                 StateId::UserLeave | StateId::UserKicked => {}
-                _ => {
-                    room.users.insert(user.id, user.clone());
-                }
+                _ => room.insert(user.clone()),
             }
         }
         self.sync_user_count(&mut room);
@@ -147,12 +179,55 @@ impl Cache {
         Ok(self.require_room()?.users.len())
     }
 
-    pub fn user(&self, id: u32) -> Result<UserInfo, ErrorCode> {
-        self.require_room()?
-            .users
-            .get(&id)
+    /// The user whose id is `v`, else the user at position `v` of the roster (join order).
+    pub fn user(&self, v: u32) -> Result<UserInfo, ErrorCode> {
+        let room = self.require_room()?;
+        id_or_position(v, |id| room.users.contains_key(&id), &room.order)
+            .and_then(|id| room.users.get(&id))
             .cloned()
             .ok_or(ErrorCode::NotFindUserErr)
+    }
+
+    /// The current record of user `id`, when it is in the room.
+    pub fn user_by_id(&self, id: u32) -> Option<&UserInfo> {
+        self.room.as_ref().and_then(|room| room.users.get(&id))
+    }
+
+    /// The users in join order (positions of `get_user_info`).
+    pub fn roster(&self) -> Vec<UserInfo> {
+        self.room
+            .as_ref()
+            .map(|room| {
+                room.order
+                    .iter()
+                    .filter_map(|id| room.users.get(id))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The users in the order their `USER_LEAVE`s go out when we leave: join order, self last.
+    pub fn leave_order(&self) -> Vec<UserInfo> {
+        let mut users = self.roster();
+        if let Some(index) = users.iter().position(|u| u.id == self.own_id) {
+            let own = users.remove(index);
+            users.push(own);
+        }
+        users
+    }
+
+    /// `login_conference_room(v)`: the listed room whose id is `v`, else the room at
+    /// position `v` of the list (room ids are never 0, so 0 is always the first room), else
+    /// `v` itself: the MCU decides (a room added since the login, or `RoomUnexist`).
+    pub fn resolve_room(&self, v: u32) -> Result<u32, ErrorCode> {
+        self.require_connected()?;
+        Ok(id_or_position(
+            v,
+            |id| self.rooms.iter().any(|r| r.id == id),
+            &self.rooms.iter().map(|r| r.id).collect::<Vec<_>>(),
+        )
+        .unwrap_or(v))
     }
 
     /// Whether user `id` is in the current room (no clone, for the media path).
@@ -266,6 +341,33 @@ mod tests {
         assert!(!cache.in_room());
         assert_eq!(cache.user_count(), Err(ErrorCode::NotLoginErr));
         assert_eq!(cache.room_count(), Ok(2), "the room list outlives the room");
+    }
+
+    #[test]
+    fn users_and_rooms_by_id_or_position() {
+        let mut cache = Cache::default();
+        cache.on_login(10_007, "me", vec![room(1001, 0), room(1, 0), room(1003, 0)]);
+        assert_eq!(cache.resolve_room(1001), Ok(1001));
+        assert_eq!(cache.resolve_room(0), Ok(1001));
+        assert_eq!(cache.resolve_room(1), Ok(1), "an id wins over a position");
+        assert_eq!(cache.resolve_room(2), Ok(1003));
+        assert_eq!(cache.resolve_room(3), Ok(3), "unknown: the MCU decides");
+        assert_eq!(cache.resolve_room(1002), Ok(1002));
+        cache.enter_room(RoomJoined {
+            room: Some(room(1001, 3)),
+            self_: Some(user(10_007, "me")),
+            users: vec![user(10_009, "b"), user(10_008, "a"), user(10_007, "me")],
+        });
+        let ids = |cache: &Cache| cache.roster().iter().map(|u| u.id).collect::<Vec<_>>();
+        assert_eq!(ids(&cache), vec![10_009, 10_008, 10_007], "join order");
+        assert_eq!(cache.user(0).map(|u| u.id), Ok(10_009));
+        assert_eq!(cache.user(2).map(|u| u.id), Ok(10_007));
+        assert_eq!(cache.user(3), Err(ErrorCode::NotFindUserErr));
+        assert_eq!(cache.user(10_008).map(|u| u.id), Ok(10_008));
+        cache.apply_event(StateId::UserLeave, Some(&user(10_009, "b")));
+        cache.apply_event(StateId::UserEnter, Some(&user(10_010, "c")));
+        assert_eq!(ids(&cache), vec![10_008, 10_007, 10_010]);
+        assert_eq!(cache.user(0).map(|u| u.id), Ok(10_008));
     }
 
     #[test]

@@ -90,6 +90,11 @@ impl Queue {
         }
     }
 
+    /// Whether the caller is inside this queue's sink (a callback of this instance).
+    pub fn is_delivering(&self) -> bool {
+        DELIVERING.get() == self.id
+    }
+
     pub fn stats(&self) -> DropStats {
         self.inner.lock().gate.stats()
     }

@@ -46,6 +46,7 @@ mod gate;
 mod media;
 mod mixer_glue;
 mod requests;
+mod roster;
 mod runtime;
 mod session;
 mod uplink;
@@ -74,6 +75,7 @@ use crate::core::Attachment;
 use crate::dispatcher::Queue;
 use crate::mixer_glue::MixerGlue;
 use crate::requests::RequestKind;
+use crate::roster::Roster;
 use crate::session::{Phase, Shared};
 
 pub type Result<T> = std::result::Result<T, ErrorCode>;
@@ -219,6 +221,22 @@ pub trait EventSink: Send + 'static {
     fn deliver(&mut self, event: Event);
 }
 
+/// Keeps the delivered [`Roster`] in step with the events just before the application sees
+/// them.
+struct RosterSink {
+    roster: Arc<Mutex<Roster>>,
+    inner: Box<dyn EventSink>,
+}
+
+impl EventSink for RosterSink {
+    fn deliver(&mut self, event: Event) {
+        if let Event::State(state) = &event {
+            self.roster.lock().deliver(state);
+        }
+        self.inner.deliver(event);
+    }
+}
+
 /// One SDK instance: from `init` to `uninit`.
 pub struct Sdk {
     shared: Arc<Shared>,
@@ -250,6 +268,11 @@ impl Sdk {
         sink: Box<dyn EventSink>,
     ) -> Result<Sdk> {
         let attachment = core.attach();
+        let roster = Arc::new(Mutex::new(Roster::default()));
+        let sink = Box::new(RosterSink {
+            roster: Arc::clone(&roster),
+            inner: sink,
+        });
         let events = Queue::new(attachment.worker(), tuning.media_budget, sink);
         let mixer = match config.mixer {
             Some(format) => match MixerGlue::start(format, Arc::clone(&events)) {
@@ -266,6 +289,7 @@ impl Sdk {
             tuning,
             attachment.runtime(),
             events,
+            roster,
             mixer,
         ));
         Ok(Sdk {
@@ -368,6 +392,7 @@ impl Sdk {
         let conn = {
             let mut state = self.shared.state.lock();
             let conn = state.connected()?;
+            self.shared.exit_room_locally(&state, 0);
             self.shared.reset(&mut state, Phase::Idle);
             conn
         };
@@ -385,17 +410,18 @@ impl Sdk {
         self.read_cache(|cache| cache.room_info(room_idx))
     }
 
-    /// `login_conference_room`: blocks until the MCU answered (or the timeout). Fires
-    /// LOGIN_ROOM or LOGIN_ROOM_FAILED.
-    pub fn login_room(&self, room_id: u32) -> Result<()> {
-        let conn = {
+    /// `login_conference_room`: `room` is a listed room's id or its position in the list.
+    /// Blocks until the MCU answered (or the timeout). Fires LOGIN_ROOM or LOGIN_ROOM_FAILED.
+    pub fn login_room(&self, room: u32) -> Result<()> {
+        let (conn, room_id) = {
             let mut state = self.shared.state.lock();
             let conn = state.connected()?;
             if state.cache.in_room() || state.joining {
                 return Err(ErrorCode::ReloginedErr);
             }
+            let room_id = state.cache.resolve_room(room)?;
             state.joining = true;
-            conn
+            (conn, room_id)
         };
         // Nothing of the new room watches us yet.
         conn.uplink.lock().reset();
@@ -443,13 +469,36 @@ impl Sdk {
         self.read_cache(Cache::own_user)
     }
 
-    /// Users in the room, the caller included.
+    /// Users in the room, the caller included. Inside a callback, the users its events have
+    /// told so far (see [`roster`]: `NotLoginErr` before `LOGIN_ROOM` was delivered and after
+    /// the room's last `USER_LEAVE`); elsewhere, the latest state.
     pub fn user_count(&self) -> Result<usize> {
-        self.read_cache(Cache::user_count)
+        self.read_cache(|cache| {
+            if self.shared.events.is_delivering() {
+                return self
+                    .shared
+                    .roster
+                    .lock()
+                    .count()
+                    .ok_or(ErrorCode::NotLoginErr);
+            }
+            cache.user_count()
+        })
     }
 
-    pub fn user(&self, user_id: u32) -> Result<UserInfo> {
-        self.read_cache(|cache| cache.user(user_id))
+    /// The user whose id is `v`, else the user at position `v` of the room's list (join
+    /// order). Inside a callback, positions and presence follow the events told so far.
+    pub fn user(&self, v: u32) -> Result<UserInfo> {
+        self.read_cache(|cache| {
+            if self.shared.events.is_delivering() {
+                let roster = self.shared.roster.lock();
+                let told = roster.user(v).ok_or(ErrorCode::NotLoginErr)?;
+                let told = told.ok_or(ErrorCode::NotFindUserErr)?;
+                // The latest record of a user still present; the last one told otherwise.
+                return Ok(cache.user_by_id(told.id).unwrap_or(told).clone());
+            }
+            cache.user(v)
+        })
     }
 
     /// `dst_id` 0 = everyone. `content` is at most 127 bytes of UTF-8.

@@ -20,6 +20,7 @@ use crate::convert::{local_event, state_event};
 use crate::dispatcher::Queue;
 use crate::mixer_glue::MixerGlue;
 use crate::requests::RequestKind;
+use crate::roster::Roster;
 use crate::{Event, EventExtra, MediaEvent, SdkConfig, StateEvent, Tuning};
 
 /// Where the session stands with the MCU.
@@ -78,6 +79,8 @@ pub(crate) struct Shared {
     pub tuning: Tuning,
     pub state: Mutex<State>,
     pub events: Arc<Queue>,
+    /// The user list as delivered so far (updated by the dispatcher).
+    pub roster: Arc<Mutex<Roster>>,
     /// Taken (stopped) at shutdown. Lock order: after `state`.
     pub mixer: Mutex<Option<MixerGlue>>,
 }
@@ -88,6 +91,7 @@ impl Shared {
         tuning: Tuning,
         runtime: Handle,
         events: Arc<Queue>,
+        roster: Arc<Mutex<Roster>>,
         mixer: Option<MixerGlue>,
     ) -> Self {
         Shared {
@@ -101,6 +105,7 @@ impl Shared {
                 runtime: Some(runtime),
             }),
             events,
+            roster,
             mixer: Mutex::new(mixer),
         }
     }
@@ -120,6 +125,48 @@ impl Shared {
 
     fn emit(&self, event: StateEvent) {
         self.events.push(Event::State(event));
+    }
+
+    /// After LOGIN_ROOM: a USER_ENTER for every user in the room, in join order, self included,
+    /// so an application can build its user list from events alone.
+    fn emit_roster(&self, state: &State) {
+        for user in state.cache.roster() {
+            self.emit(local_event(
+                StateId::UserEnter,
+                0,
+                Some(user),
+                EventExtra::None,
+            ));
+        }
+    }
+
+    /// After a ROOM_EXIT: a USER_LEAVE for every user of the list `users` (join order, self
+    /// last), so the application's list empties as the room is left.
+    fn emit_leaves(&self, users: Vec<pb::UserInfo>) {
+        for user in users {
+            self.emit(local_event(
+                StateId::UserLeave,
+                0,
+                Some(user),
+                EventExtra::None,
+            ));
+        }
+    }
+
+    /// The room is left without the MCU's ROOM_EXIT (connection lost, `disconnect`): fires
+    /// ROOM_EXIT with `reason`, then the USER_LEAVEs. Before the cache is reset.
+    pub fn exit_room_locally(&self, state: &State, reason: u32) {
+        if !state.cache.in_room() {
+            return;
+        }
+        let own = state.cache.own_user().ok();
+        self.emit(local_event(
+            StateId::RoomExit,
+            reason,
+            own,
+            EventExtra::None,
+        ));
+        self.emit_leaves(state.cache.leave_order());
     }
 
     /// Leaves the room in the cache; the mixer stops.
@@ -184,6 +231,7 @@ impl Shared {
         if state.current(generation).is_none() {
             return;
         }
+        self.exit_room_locally(&state, reason.code());
         self.reset(&mut state, Phase::Idle);
         self.emit(local_event(
             StateId::UserClose,
@@ -212,7 +260,9 @@ impl Shared {
                             Some(own),
                             EventExtra::Room(room),
                         ));
-                        // After LOGIN_ROOM is queued, so no mixed frame precedes it.
+                        self.emit_roster(&state);
+                        // After LOGIN_ROOM and the roster are queued, so no mixed frame
+                        // precedes them.
                         self.set_mixer_active(true);
                     }
                     (_, Some(RequestKind::Join)) => {
@@ -269,6 +319,11 @@ impl Shared {
             return;
         }
         let was_in_room = state.cache.in_room();
+        let leave_order = if was_in_room && event.state == StateId::RoomExit {
+            state.cache.leave_order()
+        } else {
+            Vec::new()
+        };
         state.cache.apply_event(event.state, event.user.as_ref());
         if was_in_room && !state.cache.in_room() {
             self.left_room(&mut state);
@@ -278,6 +333,7 @@ impl Shared {
             self.remove_from_mixer(user.id);
         }
         self.emit(event);
+        self.emit_leaves(leave_order);
     }
 
     pub fn on_user_update(&self, generation: u64, users: Vec<pb::UserInfo>) {

@@ -43,7 +43,7 @@ fn connect_serves_the_room_list_and_fires_login_mcu() {
     );
     assert_eq!(client.sdk.room_info(1), Err(ErrorCode::ParamErr));
     let own = client.sdk.own_user().expect("own user after connect");
-    assert_eq!((own.id, own.username.as_str()), (2, "class1"));
+    assert_eq!((own.id, own.username.as_str()), (10_002, "class1"));
     // Room calls need a room.
     assert_eq!(client.sdk.user_count(), Err(ErrorCode::NotLoginErr));
     assert_eq!(
@@ -194,12 +194,15 @@ fn room_login_failures_fire_login_room_failed() {
     assert_eq!(client.sdk.login_room(4242), Err(ErrorCode::RoomUnexist));
     let event = client.log.wait_state(StateId::LoginRoomFailed, |_| true);
     assert_eq!(event.result, ErrorCode::RoomUnexist.code());
+    // One room: position 0 is it, position 1 is no room.
+    assert_eq!(client.sdk.login_room(1), Err(ErrorCode::RoomUnexist));
     assert!(event.user.is_none() && is_none(&event.extra));
     assert_eq!(client.sdk.user_count(), Err(ErrorCode::NotLoginErr));
-    // The session is still usable.
-    assert_eq!(client.sdk.login_room(1001), Ok(()));
+    // The session is still usable; position 0 is the first room.
+    assert_eq!(client.sdk.login_room(0), Ok(()));
     assert_eq!(client.sdk.login_room(1001), Err(ErrorCode::ReloginedErr));
     assert_eq!(client.sdk.user_count(), Ok(1));
+    assert_eq!(client.sdk.user(0).map(|u| u.username), Ok("class2".into()));
 }
 
 #[test]

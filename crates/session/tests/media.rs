@@ -13,8 +13,8 @@ use conference_session::{
 };
 use parking_lot::{Condvar, Mutex};
 
-const TEACHER: u32 = 1;
-const CLASS1: u32 = 2;
+const TEACHER: u32 = 10001;
+const CLASS1: u32 = 10002;
 
 fn header(seq: u16, key: u16, timestamp: u64) -> MediaHeader {
     MediaHeader {
@@ -370,5 +370,5 @@ fn a_slow_sink_loses_whole_frames_and_video_resumes_at_a_key_frame() {
     let delivered = media.len() as u64 / 2;
     assert!(delivered + stats.frames <= FRAMES);
     assert!(delivered > 0);
-    assert_eq!(TEACHER, 1);
+    assert_eq!(TEACHER, 10_001);
 }

@@ -13,7 +13,7 @@ use conference_session::{
 };
 use conference_testkit::{McuProcess, TestConfig};
 
-const CLASS1: u32 = 2;
+const CLASS1: u32 = 10002;
 
 /// 20 ms of a 440 Hz tone at -12 dBFS, 48 kHz stereo 16-bit little-endian PCM.
 fn tone_frame(index: u64) -> Vec<u8> {

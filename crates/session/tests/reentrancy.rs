@@ -102,7 +102,7 @@ fn any_call_works_from_inside_a_callback_shutdown_included() {
     for _ in 0..2 {
         watcher
             .log
-            .wait_state(StateId::UserLeave, |s| user_id(s) == Some(2));
+            .wait_state(StateId::UserLeave, |s| user_id(s) == Some(10_002));
     }
     let deadline = std::time::Instant::now() + common::WAIT;
     while results.lock().last().map(|r| r.0) != Some("after shutdown") {

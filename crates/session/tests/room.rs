@@ -10,9 +10,9 @@ use conference_session::{
     MediaKind, MediaType, SdkConfig, StateId, TransparentInfo,
 };
 
-const TEACHER: u32 = 1;
-const CLASS1: u32 = 2;
-const CLASS2: u32 = 3;
+const TEACHER: u32 = 10001;
+const CLASS1: u32 = 10002;
+const CLASS2: u32 = 10003;
 
 fn lesson() -> Lesson {
     let lesson = Lesson::start(&["teacher", "class1", "class2"]);

@@ -25,7 +25,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 const ROOM: u32 = 1001;
 
-/// `chair` (id 1) and `u1`..`u<n>` (ids 2..), password = user name, all allowed in room 1001.
+/// `chair` (id 10001) and `u1`..`u<n>` (ids 10002..), password = user name, all allowed in room 1001.
 fn mcu(listeners: u32) -> McuProcess {
     let mut config = TestConfig::new().account("chair", "chair", true);
     for i in 1..=listeners {
@@ -349,7 +349,7 @@ fn callbacks_block_and_shut_instances_down_on_one_shared_dispatcher_thread() {
     let mark = watcher.seen.log.mark();
     assert_eq!(driven.connect("127.0.0.1", port, "u1", "u1"), Ok(()));
     // Ids follow the accounts' order: chair 1, u1 2, …
-    let driven_id = 2;
+    let driven_id = 10_002;
     watcher
         .seen
         .log

@@ -11,7 +11,7 @@ use conference_session::{
     MediaEvent, MediaHeader, MediaKind, MediaType, Sdk, SdkConfig, Tuning, WithheldStats,
 };
 
-const CLASS1: u32 = 2;
+const CLASS1: u32 = 10002;
 
 fn video(seq: u16, key: u16, timestamp: u64) -> MediaHeader {
     MediaHeader {

@@ -43,6 +43,8 @@ pub struct TestAccount {
     pub password: String,
     pub nickname: Option<String>,
     pub chair: bool,
+    /// A fixed `id` in the file; `None`: the MCU assigns one (from 10001).
+    pub id: Option<u32>,
 }
 
 /// One room of a [`TestConfig`].
@@ -56,7 +58,8 @@ pub struct TestRoom {
     pub end_time: Option<i64>,
 }
 
-/// Builds a configuration file. User ids follow account order from 1.
+/// Builds a configuration file. User ids follow account order from 10001 (the MCU's
+/// numbering) unless [`TestConfig::with_ids_from`] fixes them.
 #[derive(Clone, Debug, Default)]
 pub struct TestConfig {
     pub accounts: Vec<TestAccount>,
@@ -69,8 +72,8 @@ impl TestConfig {
         TestConfig::default()
     }
 
-    /// The built-in demo's accounts and room, as a file: `teacher` (chair, id 1),
-    /// `class1`..`class8` (ids 2..9), password = username; room 1001, 16 users.
+    /// The built-in demo's accounts and room, as a file: `teacher` (chair, id 10001),
+    /// `class1`..`class8` (ids 10002..10009), password = username; room 1001, 16 users.
     pub fn demo() -> Self {
         let mut config = TestConfig::new().account("teacher", "teacher", true);
         for i in 1..=8 {
@@ -86,7 +89,17 @@ impl TestConfig {
             password: password.into(),
             nickname: None,
             chair,
+            id: None,
         });
+        self
+    }
+
+    /// Fixes the accounts' ids in the file, in account order from `first` (ids of 10000 or
+    /// less are what older configurations have: accepted with a warning).
+    pub fn with_ids_from(mut self, first: u32) -> Self {
+        for (account, id) in self.accounts.iter_mut().zip(first..) {
+            account.id = Some(id);
+        }
         self
     }
 
@@ -116,6 +129,9 @@ impl TestConfig {
             let _ = writeln!(text, "[[account]]\nusername = {:?}", a.username);
             if let Some(nick) = &a.nickname {
                 let _ = writeln!(text, "nickname = {nick:?}");
+            }
+            if let Some(id) = a.id {
+                let _ = writeln!(text, "id = {id}");
             }
             let _ = writeln!(
                 text,
