@@ -52,10 +52,11 @@ pub fn lesson_mcu() -> McuProcess {
 
 /// The files of `examples/harness/` every endpoint is linked with (`scripts/demo.sh` lists
 /// the same).
-const SHARED_SOURCES: [&str; 6] = [
+const SHARED_SOURCES: [&str; 7] = [
     "harness.c",
     "expect.c",
     "checks.c",
+    "roster.c",
     "text.c",
     "lesson.c",
     "demo.c",
@@ -82,7 +83,20 @@ pub fn programs() -> &'static Programs {
     })
 }
 
+/// `examples/harness/vendor.c`, compiled alone (it shares no code with the other endpoints:
+/// it is written from the vendor's documents only).
+pub fn vendor_program() -> PathBuf {
+    static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
+    PROGRAM
+        .get_or_init(|| compile_with(&scratch("vendor"), "vendor", &[]))
+        .clone()
+}
+
 fn compile(dir: &Path, main: &str) -> PathBuf {
+    compile_with(dir, main, &SHARED_SOURCES)
+}
+
+fn compile_with(dir: &Path, main: &str, shared: &[&str]) -> PathBuf {
     let library = shared_library();
     let lib_dir = library.parent().expect("library directory");
     let src = root().join("examples/harness");
@@ -93,11 +107,14 @@ fn compile(dir: &Path, main: &str) -> PathBuf {
         .arg("-I")
         .arg(include_dir())
         .arg(src.join(format!("{main}.c")))
-        .args(SHARED_SOURCES.iter().map(|file| src.join(file)))
+        .args(shared.iter().map(|file| src.join(file)))
         .arg("-o")
         .arg(&exe)
         .arg("-L")
         .arg(lib_dir)
+        // RPATH, not RUNPATH: it wins over the LD_LIBRARY_PATH cargo sets for tests, whose
+        // profile-directory copy of the .so is not refreshed by `cargo test` (a stale library).
+        .arg("-Wl,--disable-new-dtags")
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
         .arg("-lconference_sdk")
         .arg("-pthread"));
