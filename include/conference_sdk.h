@@ -22,6 +22,13 @@
 // slot 1 `CONFERENCE_MEDIA_TYPE_VIDEO_MINOR2` (SPEC §1).
 #define CONFERENCE_AUX_MAX 2
 
+#define DEFAULT_MAX_KB 1024
+
+#define DEFAULT_FILES 3
+
+// More old files than this is a mistake, not a setting.
+#define MAX_FILES 99
+
 // Return value of every API function and `result` of `on_conference_state`.
 // Descriptions are the vendor document's.
 typedef enum _ret_code_e {
@@ -713,6 +720,16 @@ ret_code_e recv_stream(int user_id, conference_media_type_e media_type, int ctrl
 // # Safety
 // `pdata` is NULL or points to `data_len` bytes.
 ret_code_e send_transparent_data(int user_id, const char *pdata, int data_len, int data_type);
+
+// Sets the library's log. `filter`: `RUST_LOG` syntax (`"info"`,
+// `"conference_session=debug"`), `""` turns logging off, NULL keeps the current one. `path`:
+// the log file (appended to), `""` for stderr, NULL keeps the current one. The file is capped
+// at `max_kb` KiB (0: no cap) and rotated to `path.1` … `path.<files>` (`files` old files
+// kept, 0..99). Callable at any time, before `init` and after `uninit`, from any thread;
+// once called, the `CONFERENCE_SDK_LOG*` environment variables no longer apply.
+// `retCode_ParamErr`: negative numbers, more than 99 files, a filter that does not parse,
+// text that is not UTF-8, or a file that cannot be opened (nothing changed then).
+ret_code_e conference_set_log(const char *filter, const char *path, int max_kb, int files);
 
 // Returns the version of this `libconference_sdk.so` ("major.minor.patch", the same string
 // as the header's `CONFERENCE_SDK_VERSION`): a static string, never NULL, never to be freed.

@@ -39,7 +39,7 @@ const API: [&str; 29] = [
 ];
 
 /// Prefixed additions to the document's API that must be exported.
-const ADDITIONS: [&str; 1] = ["conference_sdk_version"];
+const ADDITIONS: [&str; 2] = ["conference_sdk_version", "conference_set_log"];
 
 #[test]
 fn exports_exactly_the_api_plus_prefixed_additions() {

@@ -22,6 +22,8 @@ fn build_vendor_app(dir: &str) -> PathBuf {
         .arg(&exe)
         .arg("-L")
         .arg(lib_dir)
+        // RPATH wins over the LD_LIBRARY_PATH of `cargo test` (a stale copy of the .so).
+        .arg("-Wl,--disable-new-dtags")
         .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
         .arg("-lconference_sdk"));
     exe
@@ -42,7 +44,9 @@ fn vendor_app(exe: &Path) -> Command {
     command
         .arg(closed_port())
         .env_remove("CONFERENCE_SDK_LOG")
-        .env_remove("CONFERENCE_SDK_LOG_FILE");
+        .env_remove("CONFERENCE_SDK_LOG_FILE")
+        .env_remove("CONFERENCE_SDK_LOG_MAX_KB")
+        .env_remove("CONFERENCE_SDK_LOG_FILES");
     command
 }
 

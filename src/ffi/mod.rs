@@ -8,6 +8,7 @@ pub mod api;
 mod args;
 mod convert;
 mod instance;
+pub mod log;
 mod ret_code;
 mod sink;
 pub mod types;
