@@ -552,6 +552,38 @@ typedef struct _room_info_s {
     int m_s32CurUserCnt;
 } room_info_t;
 
+// Frames and payload bytes of one stream type.
+typedef struct {
+    unsigned long long m_u64Frames;
+    unsigned long long m_u64Bytes;
+} conference_stream_stats_t;
+
+// Counters since `init`, and the current link. Arrays are indexed by media type − 1
+// (`CONFERENCE_MEDIA_TYPE_AUDIO` first).
+typedef struct {
+    // In: `sizeof(conference_stats_t)` as the caller's header has it. Out: the bytes written.
+    unsigned int m_u32Size;
+    // Mean heartbeat round trip the MCU measured on the current link, µs (0: not yet, or not
+    // connected).
+    unsigned int m_u32RttUs;
+    // Heartbeats unanswered on the current link, per mille.
+    unsigned int m_u32LossPermille;
+    // Always 0.
+    unsigned int m_u32Reserved;
+    // Frames and bytes given to `send_stream` that went to the MCU, per media type.
+    conference_stream_stats_t m_stSent[4];
+    // Frames and bytes received from the MCU, per media type (before any dispatcher drop).
+    conference_stream_stats_t m_stReceived[4];
+    // `send_stream` frames refused with `retCode_QueueFullErr`.
+    unsigned long long m_u64DropQueueFull;
+    // `send_stream` frames kept on the recorder because nobody watched their stream.
+    unsigned long long m_u64Withheld;
+    // Received frames the dispatcher dropped because the callbacks did not keep up.
+    unsigned long long m_u64DropDispatcher;
+    // Sessions resumed after a network cut.
+    unsigned long long m_u64Resumes;
+} conference_stats_t;
+
 // The document's usual spelling of `intvite_type_e`.
 typedef intvite_type_e invite_type_e;
 
@@ -730,6 +762,14 @@ ret_code_e send_transparent_data(int user_id, const char *pdata, int data_len, i
 // `retCode_ParamErr`: negative numbers, more than 99 files, a filter that does not parse,
 // text that is not UTF-8, or a file that cannot be opened (nothing changed then).
 ret_code_e conference_set_log(const char *filter, const char *path, int max_kb, int files);
+
+// Fills `*stats` with the counters since `init`. Set `stats->m_u32Size` to
+// `sizeof(conference_stats_t)` first: a larger struct (a newer header) gets this version's
+// fields and `m_u32Size` says how many bytes were written; a smaller one is
+// `retCode_ParamErr` (there is no older version). `retCode_InitErr` before `init`;
+// `retCode_ParamErr` for NULL. Callable from any thread, in any state after `init`, from
+// callbacks too.
+ret_code_e conference_get_stats(conference_stats_t *stats);
 
 // Returns the version of this `libconference_sdk.so` ("major.minor.patch", the same string
 // as the header's `CONFERENCE_SDK_VERSION`): a static string, never NULL, never to be freed.

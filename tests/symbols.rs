@@ -39,7 +39,11 @@ const API: [&str; 29] = [
 ];
 
 /// Prefixed additions to the document's API that must be exported.
-const ADDITIONS: [&str; 2] = ["conference_sdk_version", "conference_set_log"];
+const ADDITIONS: [&str; 3] = [
+    "conference_sdk_version",
+    "conference_set_log",
+    "conference_get_stats",
+];
 
 #[test]
 fn exports_exactly_the_api_plus_prefixed_additions() {

@@ -11,5 +11,6 @@ mod instance;
 pub mod log;
 mod ret_code;
 mod sink;
+pub mod stats;
 pub mod types;
 pub mod version;

@@ -19,6 +19,14 @@ use std::time::{Duration, Instant};
 /// Pings considered.
 pub const WINDOW: usize = 10;
 
+/// What the heartbeats say about a link.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct LinkQuality {
+    pub rtt: Duration,
+    /// 0.0..=1.0
+    pub loss: f64,
+}
+
 struct Probe {
     nonce: u32,
     sent: Instant,
@@ -67,10 +75,9 @@ impl SignalMeter {
         }
     }
 
-    pub fn status(&self, now: Instant, heartbeat: Duration) -> u8 {
-        if now.saturating_duration_since(self.last_pong) > heartbeat * 2 {
-            return 0;
-        }
+    /// Mean round trip of the answered pings of the window and the share of settled ones
+    /// lost; `None` before any answer.
+    pub fn link(&self, now: Instant, heartbeat: Duration) -> Option<LinkQuality> {
         let settled: Vec<&Probe> = self
             .probes
             .iter()
@@ -78,10 +85,21 @@ impl SignalMeter {
             .collect();
         let answered: Vec<Duration> = settled.iter().filter_map(|p| p.rtt).collect();
         if answered.is_empty() {
-            return 5;
+            return None;
         }
-        let loss = 1.0 - answered.len() as f64 / settled.len() as f64;
-        let rtt = answered.iter().sum::<Duration>() / answered.len() as u32;
+        Some(LinkQuality {
+            rtt: answered.iter().sum::<Duration>() / answered.len() as u32,
+            loss: 1.0 - answered.len() as f64 / settled.len() as f64,
+        })
+    }
+
+    pub fn status(&self, now: Instant, heartbeat: Duration) -> u8 {
+        if now.saturating_duration_since(self.last_pong) > heartbeat * 2 {
+            return 0;
+        }
+        let Some(LinkQuality { rtt, loss }) = self.link(now, heartbeat) else {
+            return 5;
+        };
         let ms = rtt.as_millis();
         if loss == 0.0 && ms < 50 {
             5

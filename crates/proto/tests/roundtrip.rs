@@ -236,10 +236,14 @@ fn server_body() -> impl Strategy<Value = SBody> {
                 user,
                 extra
             })),
-        (any::<u32>(), any::<u32>()).prop_map(|(nonce, heartbeat_ms)| SBody::Ping(pb::Ping {
-            nonce,
-            heartbeat_ms
-        })),
+        (any::<u32>(), any::<u32>(), any::<u32>(), 0u32..=1000).prop_map(
+            |(nonce, heartbeat_ms, rtt_us, loss_permille)| SBody::Ping(pb::Ping {
+                nonce,
+                heartbeat_ms,
+                rtt_us,
+                loss_permille,
+            })
+        ),
         prop::collection::vec(user_info(), 0..6)
             .prop_map(|users| SBody::UserUpdate(pb::UserUpdate { users })),
         any::<u32>().prop_map(|code| SBody::Bye(pb::Bye { code })),

@@ -118,14 +118,18 @@ impl Conn {
         let _ = self.control.send(frame);
     }
 
-    /// Queues one encoded media frame of `send_stream`, unless nobody watches its stream;
-    /// what a new viewer needs goes first.
-    pub fn send_media(&self, header: &MediaHeader, frame: Bytes) -> Result<(), ErrorCode> {
+    /// Queues one encoded media frame of `send_stream`, unless nobody watches its stream
+    /// (`Ok(false)`: withheld); what a new viewer needs goes first.
+    pub fn send_media(&self, header: &MediaHeader, frame: Bytes) -> Result<bool, ErrorCode> {
         let mut uplink = self.uplink.lock();
         let mut replay = Vec::new();
         let send = uplink.admit(header, &frame, Instant::now(), &mut replay);
         self.media.push_replay(replay);
-        if send { self.media.push(frame) } else { Ok(()) }
+        if send {
+            self.media.push(frame).map(|()| true)
+        } else {
+            Ok(false)
+        }
     }
 
     /// The MCU's `StreamDemand`: new viewers get their replay at once.
@@ -431,6 +435,7 @@ fn handle_frame(
         }
         server_message::Body::Event(event) => shared.on_event(conn.generation, event),
         server_message::Body::Ping(ping) => {
+            shared.stats.link(ping.rtt_us, ping.loss_permille);
             if ping.heartbeat_ms != 0 {
                 *heartbeat = heartbeat_interval(ping.heartbeat_ms);
             }

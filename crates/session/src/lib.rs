@@ -49,6 +49,7 @@ mod requests;
 mod roster;
 mod runtime;
 mod session;
+mod stats;
 mod uplink;
 
 use std::sync::Arc;
@@ -67,6 +68,7 @@ pub use core::SharedCore;
 pub use gate::{DropStats, MediaBudget};
 pub use media::SendBudget;
 use parking_lot::Mutex;
+pub use stats::{SdkStats, StreamCount};
 pub use uplink::WithheldStats;
 
 use crate::cache::Cache;
@@ -77,6 +79,7 @@ use crate::mixer_glue::MixerGlue;
 use crate::requests::RequestKind;
 use crate::roster::Roster;
 use crate::session::{Phase, Shared};
+use crate::stats::Uplinked;
 
 pub type Result<T> = std::result::Result<T, ErrorCode>;
 
@@ -582,7 +585,26 @@ impl Sdk {
             stream_type: media_type as u8,
             ..header
         };
-        conn.send_media(&header, frame)
+        let (outcome, result) = match conn.send_media(&header, frame) {
+            Ok(true) => (Uplinked::Sent, Ok(())),
+            Ok(false) => (Uplinked::Withheld, Ok(())),
+            Err(code) => (Uplinked::QueueFull, Err(code)),
+        };
+        self.shared
+            .stats
+            .uplinked(media_type, payload.len(), outcome);
+        result
+    }
+
+    /// `conference_get_stats`: the counters since `init` and the current link.
+    pub fn stats(&self) -> Result<SdkStats> {
+        if matches!(self.shared.state.lock().phase, Phase::Closed) {
+            return Err(ErrorCode::InitErr);
+        }
+        Ok(self
+            .shared
+            .stats
+            .snapshot(self.shared.events.stats().frames))
     }
 
     pub fn recv_stream(&self, user_id: u32, media_type: MediaType, on: bool) -> Result<()> {

@@ -21,6 +21,7 @@ use crate::dispatcher::Queue;
 use crate::mixer_glue::MixerGlue;
 use crate::requests::RequestKind;
 use crate::roster::Roster;
+use crate::stats::Counters;
 use crate::{Event, EventExtra, MediaEvent, SdkConfig, StateEvent, Tuning};
 
 /// Where the session stands with the MCU.
@@ -83,6 +84,7 @@ pub(crate) struct Shared {
     pub roster: Arc<Mutex<Roster>>,
     /// Taken (stopped) at shutdown. Lock order: after `state`.
     pub mixer: Mutex<Option<MixerGlue>>,
+    pub stats: Counters,
 }
 
 impl Shared {
@@ -107,6 +109,7 @@ impl Shared {
             events,
             roster,
             mixer: Mutex::new(mixer),
+            stats: Counters::default(),
         }
     }
 
@@ -177,6 +180,7 @@ impl Shared {
 
     /// Forgets the whole session (connection lost, `disconnect`, `shutdown`).
     pub fn reset(&self, state: &mut State, phase: Phase) {
+        self.stats.link_reset();
         state.phase = phase;
         state.joining = false;
         state.cache.clear();
@@ -351,6 +355,7 @@ impl Shared {
         if !conn.is_live() {
             return;
         }
+        self.stats.received(media_type, frame.payload.len());
         if media_type == conference_proto::MediaType::Audio
             && frame.header.sender_id != conn.own_id
             && self.config.mixer.is_some()

@@ -277,11 +277,16 @@ impl Connection<'_> {
                     if now.duration_since(last_rx) > heartbeat * 3 {
                         return Ok(End::Dead);
                     }
+                    let link = meter.link(now.into_std(), heartbeat);
                     let nonce = meter.ping(now.into_std());
                     let ping = pb::ServerMessage {
                         body: Some(pb::server_message::Body::Ping(pb::Ping {
                             nonce,
                             heartbeat_ms: heartbeat.as_millis() as u32,
+                            rtt_us: link.map_or(0, |l| {
+                                u32::try_from(l.rtt.as_micros()).unwrap_or(u32::MAX).max(1)
+                            }),
+                            loss_permille: link.map_or(0, |l| (l.loss * 1000.0).round() as u32),
                         })),
                     };
                     if out.push_control(conference_proto::frame::encode_control(&ping)).is_err() {

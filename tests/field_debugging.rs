@@ -1,6 +1,7 @@
-//! The library's log files on a recorder's flash: `conference_set_log()` from C
-//! (tests/c/log_app.c) and the `CONFERENCE_SDK_LOG*` environment variables cap the file and
-//! rotate it, keeping the configured number of old files.
+//! The prefixed additions for field debugging, from C: the library's log files on a
+//! recorder's flash (`conference_set_log()`, tests/c/log_app.c, and the `CONFERENCE_SDK_LOG*`
+//! environment variables cap the file and rotate it, keeping the configured number of old
+//! files) and `conference_get_stats()` (tests/c/stats_app.c: layout, checks, size protocol).
 
 mod common;
 
@@ -12,7 +13,7 @@ use common::{C99_STRICT, c_source, cc, include_dir, run, scratch, shared_library
 fn build(program: &str) -> PathBuf {
     let library = shared_library();
     let lib_dir = library.parent().expect("library directory");
-    let exe = scratch("log_files").join(program);
+    let exe = scratch("field_debugging").join(program);
     run(Command::new(cc())
         .args(C99_STRICT)
         .arg("-I")
@@ -29,7 +30,7 @@ fn build(program: &str) -> PathBuf {
 }
 
 fn fresh_dir(name: &str) -> PathBuf {
-    let dir = scratch("log_files").join(name);
+    let dir = scratch("field_debugging").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create a directory");
     dir
@@ -111,4 +112,12 @@ fn environment_caps_and_rotates_too() {
     assert!(size(&log) > 0 && size(&log) <= 1024);
     assert!(size(&numbered(&log, 1)) > 0 && size(&numbered(&log, 1)) <= 1024);
     assert!(!numbered(&log, 2).exists(), "one old file kept");
+}
+
+#[test]
+fn get_stats_layout_checks_and_size_protocol() {
+    let exe = build("stats_app");
+    let output = run(without_log_env(&mut Command::new(&exe)));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("stats api ok"), "{stdout}");
 }
