@@ -63,16 +63,16 @@ impl SignalMeter {
         nonce
     }
 
-    /// Records a pong; unknown or repeated nonces are ignored.
-    pub fn pong(&mut self, nonce: u32, now: Instant) {
-        if let Some(probe) = self
+    /// Records a pong and returns its round trip; unknown or repeated nonces are ignored.
+    pub fn pong(&mut self, nonce: u32, now: Instant) -> Option<Duration> {
+        let probe = self
             .probes
             .iter_mut()
-            .find(|p| p.nonce == nonce && p.rtt.is_none())
-        {
-            probe.rtt = Some(now.saturating_duration_since(probe.sent));
-            self.last_pong = now;
-        }
+            .find(|p| p.nonce == nonce && p.rtt.is_none())?;
+        let rtt = now.saturating_duration_since(probe.sent);
+        probe.rtt = Some(rtt);
+        self.last_pong = now;
+        Some(rtt)
     }
 
     /// Mean round trip of the answered pings of the window and the share of settled ones

@@ -8,8 +8,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::*;
-use conference_proto::ErrorCode;
 use conference_proto::message::StateId;
+use conference_proto::{ErrorCode, MediaType};
 use conference_testkit::client::TestClient;
 use conference_testkit::{McuProcess, SpawnOptions, TestConfig, hash_password_cheap};
 
@@ -406,4 +406,82 @@ fn json_log_format_writes_one_object_per_line() {
             .any(|l| l["fields"]["message"] == "listening" && l["level"] == "INFO"),
         "{log}"
     );
+}
+
+#[test]
+fn media_key_frame_requests_and_heartbeat_rtts_in_metrics() {
+    let mcu = McuProcess::spawn_with(SpawnOptions {
+        config: Some(with_admin(&TestConfig::demo().heartbeat_ms(100))),
+        binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
+        ..SpawnOptions::default()
+    });
+    let admin = admin_addr(&mcu);
+    let (mut teacher, joined) = TestClient::join(mcu.addr, "teacher", "teacher", ROOM);
+    let teacher_id = joined.self_.expect("own record").id;
+    assert_eq!(teacher.call(bcast_video(teacher_id)), 0);
+    let mut viewer = enter(&mcu, "class1");
+    assert_eq!(
+        metric(admin, "conference_key_frame_requests_total"),
+        0.0,
+        "nobody watched yet"
+    );
+    assert_eq!(
+        viewer.call(subscribe(teacher_id, MediaType::VideoMajor, true)),
+        0
+    );
+    assert_eq!(metric(admin, "conference_key_frame_requests_total"), 1.0);
+
+    let header = conference_testkit::client::media_header(MediaType::VideoMajor, 3, true, 40);
+    teacher.send_media(&header, &[9; 1000]);
+    assert!(viewer.next_media(Duration::from_secs(10)).is_some());
+    let video = "{stream=\"video_major\"}";
+    assert_eq!(
+        metric(admin, &format!("conference_media_in_frames_total{video}")),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            admin,
+            &format!("conference_media_out_fragments_total{video}")
+        ),
+        1.0
+    );
+    let bytes_in = metric(admin, &format!("conference_media_in_bytes_total{video}"));
+    assert!(bytes_in > 1000.0, "{bytes_in}");
+    assert_eq!(
+        metric(admin, &format!("conference_media_out_bytes_total{video}")),
+        bytes_in
+    );
+    assert_eq!(
+        metric(admin, "conference_media_in_frames_total{stream=\"audio\"}"),
+        0.0
+    );
+
+    // Heartbeats every 100 ms: round trips recorded, every one in the +Inf bucket.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(admin, "conference_heartbeat_rtt_seconds_count") < 4.0 {
+        assert!(
+            Instant::now() < deadline,
+            "no heartbeat round trip recorded"
+        );
+        // The blocking clients answer pings while they read.
+        teacher.drain_events(Duration::from_millis(50));
+        viewer.drain_events(Duration::from_millis(50));
+    }
+    let page = get(admin, "/metrics").body;
+    assert!(page.contains("# TYPE conference_heartbeat_rtt_seconds histogram"));
+    let count = sample(&page, "conference_heartbeat_rtt_seconds_count").unwrap();
+    assert_eq!(
+        sample(
+            &page,
+            "conference_heartbeat_rtt_seconds_bucket{le=\"+Inf\"}"
+        ),
+        Some(count)
+    );
+    // Loopback: every round trip well under a second.
+    assert_eq!(
+        sample(&page, "conference_heartbeat_rtt_seconds_bucket{le=\"1\"}"),
+        Some(count)
+    );
+    assert!(sample(&page, "conference_heartbeat_rtt_seconds_sum").unwrap() < count);
 }

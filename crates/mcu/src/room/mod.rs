@@ -166,6 +166,8 @@ pub struct Core {
     heartbeat_ms: u32,
     /// Streams with a LOOKED held back by the throttle: (room, sender, stream index).
     looked_pending: BTreeSet<(RoomId, UserId, usize)>,
+    /// LOOKED ctrl 1 sent to senders (each asks for a key frame), since the start.
+    key_frame_requests: u64,
     /// Subscribers' answers waiting for the sender to acknowledge its `StreamDemand`.
     held: Vec<HeldResponse>,
     outbox: Outbox,
@@ -208,6 +210,7 @@ impl Core {
             server_name: config.server_name.clone(),
             heartbeat_ms: config.heartbeat_ms,
             looked_pending: BTreeSet::new(),
+            key_frame_requests: 0,
             held: Vec::new(),
             outbox: Outbox::default(),
         }
@@ -281,6 +284,11 @@ impl Core {
     }
 
     /// Number of logged-in connections.
+    /// Key-frame requests (LOOKED ctrl 1) sent to senders since the start.
+    pub fn key_frame_requests(&self) -> u64 {
+        self.key_frame_requests
+    }
+
     pub fn sessions(&self) -> usize {
         self.sessions.len()
     }

@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
-use super::forward::MediaStats;
+use super::forward::{MediaStats, StreamStats};
 use super::hub::{HubMsg, Snapshot};
 use crate::config::AdminAccount;
 use crate::room::Input;
@@ -31,6 +31,49 @@ pub struct Counters {
     pub logins_refused_password: AtomicU64,
     pub logins_refused_version: AtomicU64,
     pub logins_refused_timeout: AtomicU64,
+    pub heartbeat_rtt: RttHistogram,
+}
+
+/// Upper bounds of the heartbeat round-trip buckets, in µs (Prometheus `le`, cumulative).
+pub const RTT_BUCKETS_US: [u64; 11] = [
+    1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
+];
+
+/// Heartbeat round trips of every connection: a Prometheus histogram.
+#[derive(Default)]
+pub struct RttHistogram {
+    /// Non-cumulative counts per bucket; the last one is +Inf.
+    buckets: [AtomicU64; RTT_BUCKETS_US.len() + 1],
+    sum_us: AtomicU64,
+}
+
+impl RttHistogram {
+    pub fn observe(&self, rtt: Duration) {
+        let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
+        let bucket = RTT_BUCKETS_US
+            .iter()
+            .position(|&le| us <= le)
+            .unwrap_or(RTT_BUCKETS_US.len());
+        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// The exposition lines (`_bucket{le=..}`, `_sum`, `_count`) after the metric name.
+    fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut cumulative = 0;
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let le = RTT_BUCKETS_US
+                .get(i)
+                .map_or("+Inf".to_string(), |us| format!("{}", *us as f64 / 1e6));
+            lines.push(format!("_bucket{{le=\"{le}\"}} {cumulative}"));
+        }
+        let sum = self.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+        lines.push(format!("_sum {sum}"));
+        lines.push(format!("_count {cumulative}"));
+        lines
+    }
 }
 
 /// The answer to a reload request: `Err` carries why the file was refused.
@@ -524,6 +567,56 @@ fn metrics(state: &AdminState, snap: &Snapshot) -> String {
             format!("{{reason=\"slow_subscriber\"}} {}", load(&s.dropped_slow)),
             format!("{{reason=\"unrouted\"}} {}", load(&s.dropped_unrouted)),
         ],
+    );
+    let streams = ["audio", "video_major", "video_minor", "video_minor2"];
+    let per_stream = |field: fn(&StreamStats) -> &AtomicU64| {
+        streams
+            .iter()
+            .zip(&s.by_stream)
+            .map(|(name, stats)| format!("{{stream=\"{name}\"}} {}", load(field(stats))))
+            .collect::<Vec<_>>()
+    };
+    gauge(
+        &mut out,
+        "media_in_frames_total",
+        "Media frames (fragments) received from senders, by stream type.",
+        "counter",
+        &per_stream(|s| &s.frames_in),
+    );
+    gauge(
+        &mut out,
+        "media_in_bytes_total",
+        "Media bytes received from senders (frame header included), by stream type.",
+        "counter",
+        &per_stream(|s| &s.bytes_in),
+    );
+    gauge(
+        &mut out,
+        "media_out_fragments_total",
+        "Media fragments queued to subscribers, by stream type.",
+        "counter",
+        &per_stream(|s| &s.fragments_out),
+    );
+    gauge(
+        &mut out,
+        "media_out_bytes_total",
+        "Media bytes queued to subscribers, by stream type.",
+        "counter",
+        &per_stream(|s| &s.bytes_out),
+    );
+    gauge(
+        &mut out,
+        "key_frame_requests_total",
+        "Key-frame requests (LOOKED ctrl 1) sent to senders.",
+        "counter",
+        &[format!(" {}", snap.key_frame_requests)],
+    );
+    gauge(
+        &mut out,
+        "heartbeat_rtt_seconds",
+        "Heartbeat round trips of all connections.",
+        "histogram",
+        &c.heartbeat_rtt.lines(),
     );
     let mut signal = [0usize; 6];
     for user in snap.rooms.iter().flat_map(|r| r.users.iter()) {

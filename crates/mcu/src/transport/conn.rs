@@ -321,7 +321,11 @@ impl Connection<'_> {
         let (request_id, body) = decode_client(&frame)
             .map_err(|err| End::Violation(ErrorCode::MsgErr, err.to_string()))?;
         match body {
-            Body::Pong(pong) => meter.pong(pong.nonce, std::time::Instant::now()),
+            Body::Pong(pong) => {
+                if let Some(rtt) = meter.pong(pong.nonce, std::time::Instant::now()) {
+                    self.shared.counters.heartbeat_rtt.observe(rtt);
+                }
+            }
             Body::Goodbye(_) => return Ok(Some(End::Goodbye)),
             body => {
                 self.to_hub(Input::Request {

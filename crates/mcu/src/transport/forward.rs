@@ -42,6 +42,17 @@ pub struct MediaStats {
     pub fragments_out: AtomicU64,
     pub dropped_unrouted: AtomicU64,
     pub dropped_slow: AtomicU64,
+    /// The same per stream type (index = media type - 1), with bytes on the wire.
+    pub by_stream: [StreamStats; 4],
+}
+
+/// Media counters of one stream type.
+#[derive(Default)]
+pub struct StreamStats {
+    pub frames_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub fragments_out: AtomicU64,
+    pub bytes_out: AtomicU64,
 }
 
 /// Whole-frame state of one subscriber for one stream.
@@ -131,6 +142,7 @@ fn offer(
     frag: (bool, bool, bool),
     video: bool,
     stats: &MediaStats,
+    stream_stats: &StreamStats,
 ) {
     let (start, end, key) = frag;
     let accepted = if start {
@@ -149,6 +161,10 @@ fn offer(
         state.need_key = false;
         state.in_frame = !end;
         stats.fragments_out.fetch_add(1, Ordering::Relaxed);
+        stream_stats.fragments_out.fetch_add(1, Ordering::Relaxed);
+        stream_stats
+            .bytes_out
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
     } else {
         // Too slow: this frame is dropped whole, video until the next key frame.
         state.in_frame = false;
@@ -221,7 +237,17 @@ impl Forwarder {
                                 let last = out.key.complete.len().saturating_sub(1);
                                 for (i, frag) in out.key.complete.iter().enumerate() {
                                     let flags = (i == 0, i == last, true);
-                                    offer(&sub.out, &mut state, frag, flags, video, &self.stats);
+                                    let stream_stats =
+                                        &self.stats.by_stream[out.stream as usize - 1];
+                                    offer(
+                                        &sub.out,
+                                        &mut state,
+                                        frag,
+                                        flags,
+                                        video,
+                                        &self.stats,
+                                        stream_stats,
+                                    );
                                 }
                                 if !out.key.complete.is_empty() && out.key.deltas_since {
                                     state.need_key = true;
@@ -248,6 +274,11 @@ impl Forwarder {
         let Some(stream) = header.stream() else {
             return;
         };
+        let stream_stats = &self.stats.by_stream[stream as usize - 1];
+        stream_stats.frames_in.fetch_add(1, Ordering::Relaxed);
+        stream_stats
+            .bytes_in
+            .fetch_add(frame.len() as u64, Ordering::Relaxed);
         let out = &mut self.streams[stream as usize - 1];
         if self.user_id == 0 || out.source.is_none() {
             self.stats.dropped_unrouted.fetch_add(1, Ordering::Relaxed);
@@ -265,7 +296,15 @@ impl Forwarder {
             out.key.observe(&frame, frag.0, frag.1, frag.2);
         }
         for (sub, state) in &mut out.subs {
-            offer(&sub.out, state, &frame, frag, video, &self.stats);
+            offer(
+                &sub.out,
+                state,
+                &frame,
+                frag,
+                video,
+                &self.stats,
+                stream_stats,
+            );
         }
     }
 }

@@ -34,6 +34,7 @@ pub struct Snapshot {
     pub connections: usize,
     pub sessions: usize,
     pub rooms: Vec<crate::room::RoomSnapshot>,
+    pub key_frame_requests: u64,
 }
 
 struct Entry {
@@ -132,6 +133,7 @@ impl Hub {
                     connections: self.conns.len(),
                     sessions: self.core.sessions(),
                     rooms: self.core.snapshot(),
+                    key_frame_requests: self.core.key_frame_requests(),
                 });
             }
             HubMsg::Shutdown(done) => {

@@ -178,6 +178,7 @@ impl Core {
             throttle.pending = None;
             throttle.last_sent = Some(now.mono);
             self.looked_pending.remove(&key);
+            self.key_frame_requests += 1;
             let stream = MediaType::ALL[index];
             let extra = looked_extra(viewer, stream, 1);
             self.outbox.one(

@@ -33,6 +33,7 @@ impl Core {
             outbox,
             looked_pending,
             limits,
+            key_frame_requests,
             ..
         } = self;
         let room = rooms.get_mut(&room_id).ok_or(ErrorCode::NotLoginErr)?;
@@ -76,6 +77,7 @@ impl Core {
             outbox.routes.insert(src);
         }
         if due {
+            *key_frame_requests += 1;
             let extra = looked_extra(viewer, stream, 1);
             outbox.one(
                 dir,
