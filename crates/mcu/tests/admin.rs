@@ -485,3 +485,42 @@ fn media_key_frame_requests_and_heartbeat_rtts_in_metrics() {
     );
     assert!(sample(&page, "conference_heartbeat_rtt_seconds_sum").unwrap() < count);
 }
+
+#[test]
+fn a_notice_from_the_operator_reaches_everyone_in_the_room() {
+    let (mcu, admin) = start();
+    let mut class1 = enter(&mcu, "class1");
+    let mut class2 = enter(&mcu, "class2");
+    class1.drain_events(QUIET);
+    class2.drain_events(QUIET);
+    let (cookie, csrf) = admin_login(admin);
+    let auth = [("Cookie", cookie.as_str()), ("X-CSRF-Token", csrf.as_str())];
+    let notice = "/api/rooms/1001/notice";
+    let body = r#"{"text":"Fire drill at 10:30","color":255}"#;
+
+    assert_eq!(
+        http(admin, "POST", notice, &[("Cookie", &cookie)], body).status,
+        403,
+        "no CSRF token"
+    );
+    let long = format!(r#"{{"text":"{}"}}"#, "x".repeat(128));
+    assert_eq!(http(admin, "POST", notice, &auth, &long).status, 400);
+    assert_eq!(http(admin, "POST", notice, &auth, "not json").status, 400);
+    assert_eq!(
+        http(admin, "POST", "/api/rooms/4242/notice", &auth, body).status,
+        404
+    );
+    let done = http(admin, "POST", notice, &auth, body);
+    assert_eq!(done.status, 200, "{}", done.body);
+    let reply: serde_json::Value = serde_json::from_str(&done.body).unwrap();
+    assert_eq!(reply["told"], 2);
+    for client in [&mut class1, &mut class2] {
+        let event = skip_to(client, StateId::UserChat);
+        assert!(event.user.is_none(), "from no user: {event:?}");
+        let Some(conference_proto::pb::event::Extra::Chat(chat)) = event.extra else {
+            panic!("a chat payload: {event:?}");
+        };
+        assert_eq!((chat.src_id, chat.dst_id, chat.color), (0, 0, 255));
+        assert_eq!(&chat.content[..], b"Fire drill at 10:30");
+    }
+}

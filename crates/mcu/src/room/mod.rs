@@ -78,6 +78,12 @@ pub enum Input {
     /// An operator closes `room`: its users get `ROOM_EXIT` with `retCode_RoomClosed`; the
     /// room stays configured (it can be joined again).
     AdminCloseRoom { room: RoomId },
+    /// An operator's notice to everyone in `room`: a `USER_CHAT` from no user (`src_id` 0).
+    AdminNotice {
+        room: RoomId,
+        text: String,
+        color: i32,
+    },
     /// A reread configuration: rooms added, changed and removed (users of a removed room
     /// get `ROOM_EXIT` with `retCode_RoomClosed`), accounts replaced.
     Reload(Box<Config>),
@@ -239,6 +245,7 @@ impl Core {
             }
             Input::Reload(config) => self.reload(&config),
             Input::AdminCloseRoom { room } => self.admin_close_room(room),
+            Input::AdminNotice { room, text, color } => self.admin_notice(room, text, color),
         }
         self.outbox.demand_raised.clear();
         self.release_held(now);

@@ -19,6 +19,7 @@ use super::forward::{MediaStats, StreamStats};
 use super::hub::{HubMsg, Snapshot};
 use crate::config::AdminAccount;
 use crate::room::Input;
+use conference_proto::MAX_CHAT_BYTES;
 
 /// Counters kept by the transport for the admin listener (all monotonic except `ready`).
 #[derive(Default)]
@@ -367,6 +368,50 @@ async fn route(request: &Request, state: &AdminState) -> Response {
             }
             tracing::info!(room, "room closed by an operator");
             Response::json(200, &serde_json::json!({"closed": room}))
+        }
+        ("POST", ["api", "rooms", room, "notice"]) => {
+            if let Err(response) = authorised(request, state, true) {
+                return response;
+            }
+            let Ok(room) = room.parse() else {
+                return Response::text(400, "bad room id");
+            };
+            let body = serde_json::from_slice::<serde_json::Value>(&request.body).ok();
+            let Some(text) = body.as_ref().and_then(|b| b["text"].as_str()) else {
+                return Response::text(400, "expected a JSON body {\"text\":…, \"color\":…}");
+            };
+            // The vendor's chat struct holds 127 bytes of text.
+            if text.is_empty() || text.len() > MAX_CHAT_BYTES {
+                return Response::text(400, "the text must be 1 to 127 bytes of UTF-8");
+            }
+            let color = body
+                .as_ref()
+                .and_then(|b| b["color"].as_i64())
+                .unwrap_or(0xFF0000);
+            let Ok(color) = i32::try_from(color) else {
+                return Response::text(400, "bad color");
+            };
+            let Some(snap) = snapshot(state).await else {
+                return Response::text(503, "hub unavailable");
+            };
+            let Some(users) = snap
+                .rooms
+                .iter()
+                .find(|r| r.id == room)
+                .map(|r| r.users.len())
+            else {
+                return Response::text(404, "no such room");
+            };
+            let notice = Input::AdminNotice {
+                room,
+                text: text.to_string(),
+                color,
+            };
+            if state.hub.send(HubMsg::Core(notice)).await.is_err() {
+                return Response::text(503, "hub unavailable");
+            }
+            tracing::info!(room, users, "notice broadcast by an operator");
+            Response::json(200, &serde_json::json!({"room": room, "told": users}))
         }
         (_, ["healthz" | "readyz" | "metrics"] | ["api", ..]) => {
             Response::text(405, "method not allowed")

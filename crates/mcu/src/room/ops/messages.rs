@@ -44,6 +44,25 @@ impl Core {
         Ok(())
     }
 
+    /// An operator's notice: `USER_CHAT` to every member, from no user (`src_id` 0, no
+    /// `puser_info`); the caller checked the length.
+    pub(in crate::room) fn admin_notice(&mut self, room_id: RoomId, text: String, color: i32) {
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        let extra = Some(Extra::Chat(pb::ChatInfo {
+            src_id: 0,
+            dst_id: 0,
+            color,
+            content: text.into(),
+        }));
+        self.outbox.all(
+            &self.dir,
+            room,
+            Ev::new(StateId::UserChat, None).with(extra),
+        );
+    }
+
     pub(in crate::room) fn transparent(
         &mut self,
         caller: &Caller,
