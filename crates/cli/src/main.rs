@@ -62,6 +62,9 @@ pub struct JoinArgs {
     /// Raise the hand after joining.
     #[arg(long)]
     pub raise_hand: bool,
+    /// Take the master role after joining.
+    #[arg(long)]
+    pub master: bool,
     /// Broadcast the own video and audio (moderators only).
     #[arg(long)]
     pub bcast: bool,

@@ -1,6 +1,8 @@
 //! What the CLI prints: text for people, or one JSON object per line for scripts.
 
 use conference_session::{EventExtra, RoomInfo, SdkStats, StateEvent, UserInfo};
+use std::io::Write;
+
 use serde_json::{Value, json};
 
 pub struct Output {
@@ -70,12 +72,10 @@ impl Output {
         Output { json }
     }
 
+    /// One line on stdout; a reader that went away (a closed pipe) is not an error.
     fn line(&self, value: Value, text: String) {
-        if self.json {
-            println!("{value}");
-        } else {
-            println!("{text}");
-        }
+        let line = if self.json { value.to_string() } else { text };
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
 
     pub fn fatal(&self, message: &str) -> ! {

@@ -84,6 +84,12 @@ impl Client {
                 out.info("bcast", result.err().map_or(0, code));
             }
         }
+        if args.master {
+            out.info(
+                "apply_for_master",
+                self.sdk.apply_master(true).err().map_or(0, code),
+            );
+        }
         if args.raise_hand {
             out.info(
                 "apply_for_talk",

@@ -97,6 +97,8 @@ pub struct AdminState {
     /// Failed admin logins: no attempt before this instant.
     throttle_until: Mutex<Instant>,
     started: Instant,
+    /// Per sender and stream type: (frames/s, kbit/s) over the last second (see `sample`).
+    rates: Mutex<HashMap<u32, [(f64, f64); 4]>>,
 }
 
 const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
@@ -120,6 +122,7 @@ impl AdminState {
             sessions: Mutex::new(HashMap::new()),
             throttle_until: Mutex::new(Instant::now()),
             started: Instant::now(),
+            rates: Mutex::new(HashMap::new()),
         }
     }
 
@@ -131,16 +134,14 @@ impl AdminState {
 
 /// Serves admin requests on `listener` forever (the task is aborted at shutdown).
 pub async fn serve(listener: TcpListener, state: Arc<AdminState>) {
+    tokio::spawn(sample_rates(state.clone()));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let state = state.clone();
-        tokio::spawn(async move {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(10), handle_conn(stream, &state)).await;
-        });
+        tokio::spawn(async move { handle_conn(stream, &state).await });
     }
 }
 
@@ -225,11 +226,126 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
     })
 }
 
+/// Streams' rates, refreshed every second from the senders' counters.
+async fn sample_rates(state: Arc<AdminState>) {
+    let mut previous: HashMap<u32, ([u64; 4], [u64; 4])> = HashMap::new();
+    let mut last = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let secs = last.elapsed().as_secs_f64().max(0.001);
+        last = Instant::now();
+        let now: HashMap<u32, ([u64; 4], [u64; 4])> = state
+            .stats
+            .senders
+            .lock()
+            .iter()
+            .map(|(user, counts)| {
+                let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+                (
+                    *user,
+                    (
+                        counts.frames.each_ref().map(load),
+                        counts.bytes.each_ref().map(load),
+                    ),
+                )
+            })
+            .collect();
+        let rates = now
+            .iter()
+            .map(|(user, (frames, bytes))| {
+                let (old_frames, old_bytes) = previous.get(user).copied().unwrap_or_default();
+                let rate = std::array::from_fn(|i| {
+                    let df = frames[i].saturating_sub(old_frames[i]) as f64;
+                    let db = bytes[i].saturating_sub(old_bytes[i]) as f64;
+                    (df / secs, db * 8.0 / 1000.0 / secs)
+                });
+                (*user, rate)
+            })
+            .collect();
+        *state.rates.lock() = rates;
+        previous = now;
+    }
+}
+
+/// The live state as the API and the page show it: the rooms, and per user the rates of the
+/// streams it sends.
+fn rooms_json(state: &AdminState, snap: &Snapshot) -> serde_json::Value {
+    const STREAMS: [&str; 4] = ["audio", "video_major", "video_minor", "video_minor2"];
+    let rates = state.rates.lock().clone();
+    let mut rooms = serde_json::to_value(&snap.rooms).unwrap_or_default();
+    for user in rooms
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(|room| room["users"].as_array_mut())
+        .flatten()
+    {
+        let id = user["id"].as_u64().unwrap_or(0) as u32;
+        let streams: Vec<serde_json::Value> = rates
+            .get(&id)
+            .into_iter()
+            .flat_map(|rate| rate.iter().enumerate())
+            .filter(|(_, (fps, _))| *fps > 0.0)
+            .map(|(i, (fps, kbps))| {
+                serde_json::json!({"stream": STREAMS[i], "fps": (fps * 10.0).round() / 10.0,
+                                   "kbps": (kbps * 10.0).round() / 10.0})
+            })
+            .collect();
+        user["streams"] = serde_json::Value::Array(streams);
+    }
+    serde_json::json!({
+        "connections": snap.connections,
+        "sessions": snap.sessions,
+        "rooms": rooms,
+    })
+}
+
+/// `GET /api/events`: Server-Sent Events, one `data:` line with the live state whenever it
+/// changes (checked twice a second), a comment every 15 s to keep proxies from timing out.
+async fn event_stream(mut stream: TcpStream, state: &AdminState) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nConnection: close\r\n\r\nretry: 1000\n\n";
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut sent = String::new();
+    let mut quiet = Instant::now();
+    loop {
+        let Some(snap) = snapshot(state).await else {
+            return;
+        };
+        let now = rooms_json(state, &snap).to_string();
+        let message = if now != sent {
+            format!("data: {now}\n\n")
+        } else if quiet.elapsed() > Duration::from_secs(15) {
+            ": keep-alive\n\n".to_string()
+        } else {
+            String::new()
+        };
+        if !message.is_empty() {
+            if stream.write_all(message.as_bytes()).await.is_err() {
+                return;
+            }
+            quiet = Instant::now();
+            sent = now;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 async fn handle_conn(mut stream: TcpStream, state: &AdminState) {
-    let Some(request) = read_request(&mut stream).await else {
+    let limit = Duration::from_secs(10);
+    let Ok(Some(request)) = tokio::time::timeout(limit, read_request(&mut stream)).await else {
         return;
     };
-    let response = route(&request, state).await;
+    if request.method == "GET" && request.path.split('?').next() == Some("/api/events") {
+        if authorised(&request, state, false).is_ok() {
+            return event_stream(stream, state).await;
+        }
+    }
+    let Ok(response) = tokio::time::timeout(limit, route(&request, state)).await else {
+        return;
+    };
     let reason = match response.status {
         200 => "OK",
         400 => "Bad Request",
@@ -269,6 +385,16 @@ async fn route(request: &Request, state: &AdminState) -> Response {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (request.method.as_str(), segments.as_slice()) {
         ("GET", ["healthz"]) => Response::text(200, "ok"),
+        // The live page: static, self-contained (no CDN); it logs in and subscribes itself.
+        ("GET", [""] | ["admin"]) => Response::new(
+            200,
+            "text/html; charset=utf-8",
+            include_str!("admin_page.html"),
+        ),
+        ("GET", ["api", "events"]) => match authorised(request, state, false) {
+            Err(response) => response,
+            Ok(()) => Response::text(400, "an event stream"),
+        },
         ("GET", ["readyz"]) => {
             if state.counters.ready.load(Ordering::Relaxed) {
                 Response::text(200, "ready")
@@ -289,14 +415,7 @@ async fn route(request: &Request, state: &AdminState) -> Response {
                 return response;
             }
             match snapshot(state).await {
-                Some(snap) => Response::json(
-                    200,
-                    &serde_json::json!({
-                        "connections": snap.connections,
-                        "sessions": snap.sessions,
-                        "rooms": snap.rooms,
-                    }),
-                ),
+                Some(snap) => Response::json(200, &rooms_json(state, &snap)),
                 None => Response::text(503, "hub unavailable"),
             }
         }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::{Bytes, BytesMut};
 use conference_proto::MediaType;
 use conference_proto::media::{MediaHeader, stamp_sender};
+use parking_lot::Mutex;
 
 use super::queue::OutQueue;
 use crate::room::{ConnId, UserId};
@@ -44,6 +45,15 @@ pub struct MediaStats {
     pub dropped_slow: AtomicU64,
     /// The same per stream type (index = media type - 1), with bytes on the wire.
     pub by_stream: [StreamStats; 4],
+    /// What each logged-in sender's streams carried (the admin API turns it into rates).
+    pub senders: Mutex<HashMap<UserId, Arc<SenderCounts>>>,
+}
+
+/// Frames and bytes received from one sender, per stream type.
+#[derive(Default)]
+pub struct SenderCounts {
+    pub frames: [AtomicU64; 4],
+    pub bytes: [AtomicU64; 4],
 }
 
 /// Media counters of one stream type.
@@ -182,6 +192,21 @@ pub struct Forwarder {
     sender_withholds: bool,
     streams: [StreamOut; 4],
     stats: Arc<MediaStats>,
+    /// This connection's entry of `stats.senders` once logged in.
+    counts: Arc<SenderCounts>,
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        let mut senders = self.stats.senders.lock();
+        // A newer connection of the same user may have replaced the entry: keep that one.
+        if senders
+            .get(&self.user_id)
+            .is_some_and(|entry| Arc::ptr_eq(entry, &self.counts))
+        {
+            senders.remove(&self.user_id);
+        }
+    }
 }
 
 impl Forwarder {
@@ -191,6 +216,7 @@ impl Forwarder {
             sender_withholds: false,
             streams: MediaType::ALL.map(StreamOut::new),
             stats,
+            counts: Arc::default(),
         }
     }
 
@@ -200,6 +226,12 @@ impl Forwarder {
 
     /// Installs a new table. Subscribers new to a video stream get its latest key frame first.
     pub fn apply(&mut self, table: &RouteTable) {
+        if self.user_id != table.user_id && table.user_id != 0 {
+            self.stats
+                .senders
+                .lock()
+                .insert(table.user_id, Arc::clone(&self.counts));
+        }
         self.user_id = table.user_id;
         for (index, source) in table.streams.iter().enumerate() {
             let out = &mut self.streams[index];
@@ -274,7 +306,10 @@ impl Forwarder {
         let Some(stream) = header.stream() else {
             return;
         };
-        let stream_stats = &self.stats.by_stream[stream as usize - 1];
+        let index = stream as usize - 1;
+        self.counts.frames[index].fetch_add(1, Ordering::Relaxed);
+        self.counts.bytes[index].fetch_add(frame.len() as u64, Ordering::Relaxed);
+        let stream_stats = &self.stats.by_stream[index];
         stream_stats.frames_in.fetch_add(1, Ordering::Relaxed);
         stream_stats
             .bytes_in
