@@ -338,10 +338,11 @@ async fn handle_conn(mut stream: TcpStream, state: &AdminState) {
     let Ok(Some(request)) = tokio::time::timeout(limit, read_request(&mut stream)).await else {
         return;
     };
-    if request.method == "GET" && request.path.split('?').next() == Some("/api/events") {
-        if authorised(&request, state, false).is_ok() {
-            return event_stream(stream, state).await;
-        }
+    if request.method == "GET"
+        && request.path.split('?').next() == Some("/api/events")
+        && authorised(&request, state, false).is_ok()
+    {
+        return event_stream(stream, state).await;
     }
     let Ok(response) = tokio::time::timeout(limit, route(&request, state)).await else {
         return;
