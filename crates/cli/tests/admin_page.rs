@@ -3,7 +3,8 @@
 //! real MCU process and real SDK clients (`conference-cli` processes). The page logs in,
 //! shows the teacher joining and taking the master role and class1 joining with its hand
 //! raised, updates without a reload (Server-Sent Events), and a kick from the page removes
-//! class1 (its client sees USER_KICKED and leaves). A screenshot is written to the target
+//! class1 (its client sees USER_KICKED and leaves); the MCU still stops at once with the
+//! page's event stream open. A screenshot is written to the target
 //! directory, and to docs/admin-page.png with CONFERENCE_UPDATE_SCREENSHOT=1.
 
 use std::io::{Read, Write};
@@ -278,7 +279,7 @@ fn the_live_page_follows_the_room_and_kicks() {
         "[admin]\nlisten = \"127.0.0.1:0\"\n\n[[admin.account]]\nusername = \"ops\"\npassword_hash = {:?}\n",
         hash_password_cheap("ops-secret")
     ));
-    let mcu = McuProcess::spawn_with(SpawnOptions {
+    let mut mcu = McuProcess::spawn_with(SpawnOptions {
         config: Some(config),
         ..SpawnOptions::default()
     });
@@ -368,4 +369,10 @@ fn the_live_page_follows_the_room_and_kicks() {
     assert!(out.contains("\"USER_KICKED\""), "{out}");
     let _ = teacher.kill();
     let _ = teacher.wait();
+    // The page's open event stream does not hold the MCU's shutdown up.
+    let stopped = mcu.terminate(Duration::from_secs(10));
+    assert!(
+        stopped.is_some_and(|s| s.success()),
+        "MCU exit: {stopped:?}"
+    );
 }

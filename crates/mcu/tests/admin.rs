@@ -430,6 +430,17 @@ fn media_key_frame_requests_and_heartbeat_rtts_in_metrics() {
         0
     );
     assert_eq!(metric(admin, "conference_key_frame_requests_total"), 1.0);
+    // The API lists the subscription, users in join order.
+    let (cookie, _) = admin_login(admin);
+    let rooms = http(admin, "GET", "/api/rooms", &[("Cookie", &cookie)], "");
+    let state: serde_json::Value = serde_json::from_str(&rooms.body).unwrap();
+    let users = &state["rooms"][0]["users"];
+    assert_eq!(users[0]["username"], "teacher");
+    assert_eq!(users[1]["watching"], 1);
+    assert_eq!(
+        users[1]["subscriptions"],
+        serde_json::json!([{"user": teacher_id, "stream": "video_major"}])
+    );
 
     let header = conference_testkit::client::media_header(MediaType::VideoMajor, 3, true, 40);
     teacher.send_media(&header, &[9; 1000]);

@@ -117,6 +117,25 @@ pub struct UserSnapshot {
     pub signal: u8,
     /// Number of streams this user pulls.
     pub watching: usize,
+    /// The streams it pulls: (sender, stream type).
+    pub subscriptions: Vec<SubscriptionSnapshot>,
+}
+
+/// One stream a user pulls.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SubscriptionSnapshot {
+    pub user: UserId,
+    /// `audio`, `video_major`, `video_minor`, `video_minor2`.
+    pub stream: &'static str,
+}
+
+fn stream_name(stream: MediaType) -> &'static str {
+    match stream {
+        MediaType::Audio => "audio",
+        MediaType::VideoMajor => "video_major",
+        MediaType::VideoMinor => "video_minor",
+        MediaType::VideoMinor2 => "video_minor2",
+    }
 }
 
 /// Limits that protect the server from one client.
@@ -266,9 +285,10 @@ impl Core {
                 max_users: room.spec.max_users,
                 master: room.master,
                 users: room
-                    .members
-                    .iter()
-                    .map(|(&id, member)| {
+                    .members_in_join_order()
+                    .into_iter()
+                    .filter_map(|id| room.members.get(&id).map(|member| (id, member)))
+                    .map(|(id, member)| {
                         let account = self.dir.get(id);
                         UserSnapshot {
                             id,
@@ -283,6 +303,14 @@ impl Core {
                             bcast_audio: member.bcast_audio,
                             signal: member.signal,
                             watching: member.watching.len(),
+                            subscriptions: member
+                                .watching
+                                .iter()
+                                .map(|&(user, stream)| SubscriptionSnapshot {
+                                    user,
+                                    stream: stream_name(stream),
+                                })
+                                .collect(),
                         }
                     })
                     .collect(),
@@ -290,12 +318,12 @@ impl Core {
             .collect()
     }
 
-    /// Number of logged-in connections.
     /// Key-frame requests (LOOKED ctrl 1) sent to senders since the start.
     pub fn key_frame_requests(&self) -> u64 {
         self.key_frame_requests
     }
 
+    /// Number of logged-in connections.
     pub fn sessions(&self) -> usize {
         self.sessions.len()
     }

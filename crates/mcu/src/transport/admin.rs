@@ -132,16 +132,25 @@ impl AdminState {
     }
 }
 
-/// Serves admin requests on `listener` forever (the task is aborted at shutdown).
+/// Serves admin requests on `listener` forever (the task is aborted at shutdown; the
+/// connections, event streams included, are its children and go with it, so nothing keeps
+/// the hub alive).
 pub async fn serve(listener: TcpListener, state: Arc<AdminState>) {
-    tokio::spawn(sample_rates(state.clone()));
+    let mut connections = tokio::task::JoinSet::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut sampler = RateSampler::default();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let state = state.clone();
-        tokio::spawn(async move { handle_conn(stream, &state).await });
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let state = state.clone();
+                    connections.spawn(async move { handle_conn(stream, &state).await });
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+            _ = tick.tick() => sampler.sample(&state),
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
     }
 }
 
@@ -226,22 +235,26 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
     })
 }
 
-/// Streams' rates, refreshed every second from the senders' counters.
-async fn sample_rates(state: Arc<AdminState>) {
-    let mut previous: HashMap<u32, ([u64; 4], [u64; 4])> = HashMap::new();
-    let mut last = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        let secs = last.elapsed().as_secs_f64().max(0.001);
-        last = Instant::now();
+/// Turns the senders' counters into rates, once a second.
+#[derive(Default)]
+struct RateSampler {
+    previous: HashMap<u32, ([u64; 4], [u64; 4])>,
+    last: Option<Instant>,
+}
+
+impl RateSampler {
+    fn sample(&mut self, state: &AdminState) {
+        let secs = self
+            .last
+            .map_or(1.0, |last| last.elapsed().as_secs_f64().max(0.001));
+        self.last = Some(Instant::now());
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let now: HashMap<u32, ([u64; 4], [u64; 4])> = state
             .stats
             .senders
             .lock()
             .iter()
             .map(|(user, counts)| {
-                let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
                 (
                     *user,
                     (
@@ -254,7 +267,7 @@ async fn sample_rates(state: Arc<AdminState>) {
         let rates = now
             .iter()
             .map(|(user, (frames, bytes))| {
-                let (old_frames, old_bytes) = previous.get(user).copied().unwrap_or_default();
+                let (old_frames, old_bytes) = self.previous.get(user).copied().unwrap_or_default();
                 let rate = std::array::from_fn(|i| {
                     let df = frames[i].saturating_sub(old_frames[i]) as f64;
                     let db = bytes[i].saturating_sub(old_bytes[i]) as f64;
@@ -264,7 +277,7 @@ async fn sample_rates(state: Arc<AdminState>) {
             })
             .collect();
         *state.rates.lock() = rates;
-        previous = now;
+        self.previous = now;
     }
 }
 
@@ -782,6 +795,21 @@ fn metrics(state: &AdminState, snap: &Snapshot) -> String {
         "Heartbeat round trips of all connections.",
         "histogram",
         &c.heartbeat_rtt.lines(),
+    );
+    // Session resume does not exist yet (a cut ends the session): nothing is ever suspended.
+    gauge(
+        &mut out,
+        "suspended_sessions",
+        "Sessions kept for a resume after a network cut (none: no session resume yet).",
+        "gauge",
+        &[" 0".into()],
+    );
+    gauge(
+        &mut out,
+        "resumes_total",
+        "Sessions resumed after a network cut (none: no session resume yet).",
+        "counter",
+        &[" 0".into()],
     );
     let mut signal = [0usize; 6];
     for user in snap.rooms.iter().flat_map(|r| r.users.iter()) {
