@@ -26,7 +26,49 @@ const DOCUMENT_TAGS: &[(&str, &str)] = &[
     ("looked_info_t", "_looked_info_s"),
 ];
 
+/// On a 32-bit target, `time_t` is what the firmware's C library makes it (32-bit on Debian
+/// bookworm's armhf, 64-bit with `_TIME_BITS=64` or a newer toolchain): ask the target's C
+/// compiler, and build `room_info_t` to match (`cfg(time_t_32)`, see src/ffi/types.rs).
+fn probe_time_t() {
+    println!("cargo::rustc-check-cfg=cfg(time_t_32)");
+    if env::var("CARGO_CFG_TARGET_POINTER_WIDTH").as_deref() != Ok("32") {
+        return;
+    }
+    let target = env::var("TARGET").unwrap_or_default();
+    let compiler = [
+        format!("CC_{}", target.replace('-', "_")),
+        "TARGET_CC".into(),
+        "CC".into(),
+    ]
+    .iter()
+    .find_map(|name| {
+        println!("cargo:rerun-if-env-changed={name}");
+        env::var(name).ok()
+    })
+    .unwrap_or_else(|| "cc".into());
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let probe = out_dir.join("time_t_probe.c");
+    fs::write(
+        &probe,
+        "#include <time.h>\ntypedef char time_t_is_32_bit[sizeof(time_t) == 4 ? 1 : -1];\n",
+    )
+    .expect("OUT_DIR is writable");
+    let is_32 = std::process::Command::new(&compiler)
+        .args(["-fsyntax-only", "-c"])
+        .arg(&probe)
+        .status()
+        .is_ok_and(|status| status.success());
+    if is_32 {
+        println!("cargo:rustc-cfg=time_t_32");
+    }
+    println!(
+        "cargo:warning=time_t on {target} ({compiler}): {}-bit",
+        if is_32 { 32 } else { 64 }
+    );
+}
+
 fn main() {
+    probe_time_t();
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libconference_sdk.so");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");

@@ -119,7 +119,8 @@ static void check_room(const room_info_t *room, int id, int cur_users) {
     if (id == LESSON_ROOM) {
         CHECK_STR(room->m_strRoomName, LESSON_ROOM_NAME);
         CHECK_INT(room->m_tStartTime, LESSON_ROOM_START);
-        CHECK_INT(room->m_tEndTime, LESSON_ROOM_END);
+        /* A 32-bit time_t (some 32-bit ARM toolchains) cannot hold it: saturated. */
+        CHECK_INT(room->m_tEndTime, sizeof(time_t) >= 8 ? LESSON_ROOM_END : 0x7FFFFFFFLL);
         CHECK_INT(room->m_s32MaxUserCnt, LESSON_ROOM_MAX);
     }
     if (cur_users >= 0) CHECK_INT(room->m_s32CurUserCnt, cur_users);

@@ -19,7 +19,7 @@
 #define LESSON_ROOM_NAME "Harness Room 教室"
 #define LESSON_ROOM_MAX 8
 #define LESSON_ROOM_START 1600000000LL
-#define LESSON_ROOM_END 4000000000LL /* beyond 2^31: time_t must be 64-bit */
+#define LESSON_ROOM_END 4000000000LL /* beyond 2^31: saturated with a 32-bit time_t */
 #define OVERDUE_ROOM 8
 #define TEACHER_NICK "王老师 (teacher)"
 /* class2's configured nickname is 45 bytes of UTF-8; user_info_t keeps 31 bytes and the NUL,

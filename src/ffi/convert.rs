@@ -10,7 +10,7 @@ use conference_session::{
 
 use super::types::{
     CONFERENCE_AUX_MAX, aux_stream_state_info_t, conference_chat_info_t, conference_media_type_e,
-    conference_state_e, looked_info_t, media_info_t, room_info_t, user_info_t,
+    conference_state_e, looked_info_t, media_info_t, room_info_t, time_t, user_info_t,
 };
 
 /// Copies `src` into `dst` as a C string: at most `dst.len() - 1` bytes, cut before a UTF-8
@@ -77,13 +77,25 @@ pub fn user_info(user: &UserInfo) -> user_info_t {
     out
 }
 
+/// Unix seconds as the target's `time_t`.
+#[cfg(not(time_t_32))]
+fn time_of(seconds: i64) -> time_t {
+    seconds
+}
+
+/// Unix seconds as a 32-bit `time_t`: saturated beyond it (after January 2038).
+#[cfg(time_t_32)]
+fn time_of(seconds: i64) -> time_t {
+    seconds.clamp(time_t::MIN.into(), time_t::MAX.into()) as time_t
+}
+
 pub fn room_info(room: &RoomInfo) -> room_info_t {
     let mut out = room_info_t {
         m_strRoomID: [0; 64],
         m_strRoomName: [0; 32],
         m_strCreatorID: [0; 32],
-        m_tStartTime: room.start_time,
-        m_tEndTime: room.end_time,
+        m_tStartTime: time_of(room.start_time),
+        m_tEndTime: time_of(room.end_time),
         m_s32MaxUserCnt: c_int_of(room.max_users),
         m_s32CurUserCnt: c_int_of(room.cur_users),
     };

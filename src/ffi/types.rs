@@ -18,9 +18,13 @@ pub const CONFERENCE_AUX_MAX: usize = 2;
 /// The header spells it `(-1)` (see `after_includes` in cbindgen.toml).
 pub const CONFERENCE_MIXER_USER_ID: c_int = -1;
 
-/// C `time_t`: 64-bit on every supported target (SPEC §1). Declared here, not emitted:
-/// the header takes it from `<time.h>`.
+/// C `time_t`, as the target's C library has it: 64-bit on 64-bit targets (the sizes of
+/// SPEC §1); on 32-bit ARM what the firmware's toolchain uses, which build.rs asks it.
+/// Declared here, not emitted: the header takes it from `<time.h>`.
+#[cfg(not(time_t_32))]
 pub type time_t = i64;
+#[cfg(time_t_32)]
+pub type time_t = i32;
 
 /// Event id of `on_conference_state`.
 #[repr(C)]

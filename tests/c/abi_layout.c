@@ -27,6 +27,9 @@ static void check(const char *what, long long got, long long want)
         check("offsetof(" #type ", " #field ")", (long long)offsetof(type, field), off);     \
         check("sizeof(" #type "." #field ")", (long long)sizeof(((type *)0)->field), size);  \
     } while (0)
+/* Pointer and time_t sizes of the target. */
+#define P ((long long)sizeof(void *))
+#define T ((long long)sizeof(time_t))
 #define ENUM_IS(name, value) check(#name, (long long)(name), (long long)(value))
 
 /* The document's prototypes, as it writes them: a conflicting type is a compile error. */
@@ -125,7 +128,10 @@ int main(void)
     (void)handler;
     field_types();
 
-    check("sizeof(time_t)", (long long)sizeof(time_t), 8);
+    /* SPEC §1's sizes are the 64-bit ones; a 32-bit target (armv7) has 4-byte pointers and
+     * the time_t of its C library (build.rs asks the same compiler). */
+    printf("target: %d-bit pointers, %d-bit time_t\n", (int)(P * 8), (int)(T * 8));
+    if (P == 8) check("sizeof(time_t)", T, 8);
     check("CONFERENCE_AUX_MAX", CONFERENCE_AUX_MAX, 2);
     check("CONFERENCE_MIXER_USER_ID", CONFERENCE_MIXER_USER_ID, -1);
 
@@ -157,14 +163,14 @@ int main(void)
     FIELD_AT(media_info_t, m_u32Bitrate, 20, 4);
     FIELD_AT(media_info_t, m_u64TimeStamp, 24, 8);
 
-    SIZE_IS(room_info_t, 152);
+    SIZE_IS(room_info_t, 136 + 2 * T);
     FIELD_AT(room_info_t, m_strRoomID, 0, 64);
     FIELD_AT(room_info_t, m_strRoomName, 64, 32);
     FIELD_AT(room_info_t, m_strCreatorID, 96, 32);
-    FIELD_AT(room_info_t, m_tStartTime, 128, 8);
-    FIELD_AT(room_info_t, m_tEndTime, 136, 8);
-    FIELD_AT(room_info_t, m_s32MaxUserCnt, 144, 4);
-    FIELD_AT(room_info_t, m_s32CurUserCnt, 148, 4);
+    FIELD_AT(room_info_t, m_tStartTime, 128, T);
+    FIELD_AT(room_info_t, m_tEndTime, 128 + T, T);
+    FIELD_AT(room_info_t, m_s32MaxUserCnt, 128 + 2 * T, 4);
+    FIELD_AT(room_info_t, m_s32CurUserCnt, 132 + 2 * T, 4);
 
     SIZE_IS(user_info_t, 106);
     FIELD_AT(user_info_t, m_u8IsMaster, 0, 1);
@@ -180,10 +186,10 @@ int main(void)
     FIELD_AT(user_info_t, m_u8AuthAudio, 104, 1);
     FIELD_AT(user_info_t, m_u8AudioState, 105, 1);
 
-    SIZE_IS(conference_event_handler_t, 24);
-    FIELD_AT(conference_event_handler_t, on_conference_chat, 0, 8);
-    FIELD_AT(conference_event_handler_t, on_conference_state, 8, 8);
-    FIELD_AT(conference_event_handler_t, on_conference_stream_data, 16, 8);
+    SIZE_IS(conference_event_handler_t, 3 * P);
+    FIELD_AT(conference_event_handler_t, on_conference_chat, 0, P);
+    FIELD_AT(conference_event_handler_t, on_conference_state, P, P);
+    FIELD_AT(conference_event_handler_t, on_conference_stream_data, 2 * P, P);
 
     SIZE_IS(audio_mixer_props_t, 12);
     FIELD_AT(audio_mixer_props_t, m_i32Sample, 0, 4);
@@ -191,11 +197,11 @@ int main(void)
     FIELD_AT(audio_mixer_props_t, m_i32SampleBit, 8, 4);
 
     /* SPEC §1 additions. */
-    SIZE_IS(transparent_data_info_t, 24);
+    SIZE_IS(transparent_data_info_t, P == 8 ? 24 : 16);
     FIELD_AT(transparent_data_info_t, m_i32SrcID, 0, 4);
     FIELD_AT(transparent_data_info_t, m_i32DataType, 4, 4);
     FIELD_AT(transparent_data_info_t, m_i32DataLen, 8, 4);
-    FIELD_AT(transparent_data_info_t, m_pData, 16, 8);
+    FIELD_AT(transparent_data_info_t, m_pData, P == 8 ? 16 : 12, P);
     SIZE_IS(looked_info_t, 12);
     FIELD_AT(looked_info_t, m_i32ViewerID, 0, 4);
     FIELD_AT(looked_info_t, m_eMediaType, 4, 4);

@@ -97,11 +97,22 @@ fn compile(dir: &Path, main: &str) -> PathBuf {
 }
 
 fn compile_with(dir: &Path, main: &str, shared: &[&str]) -> PathBuf {
-    let library = shared_library();
+    compile_for(&cc(), &shared_library(), dir, main, shared)
+}
+
+/// The harness endpoints built with `compiler` against `library` (a cross build's `.so`).
+pub fn cross_programs(compiler: &str, library: &Path, dir: &Path) -> Programs {
+    Programs {
+        master: compile_for(compiler, library, dir, "master", &SHARED_SOURCES),
+        listener: compile_for(compiler, library, dir, "listener", &SHARED_SOURCES),
+    }
+}
+
+fn compile_for(compiler: &str, library: &Path, dir: &Path, main: &str, shared: &[&str]) -> PathBuf {
     let lib_dir = library.parent().expect("library directory");
     let src = root().join("examples/harness");
     let exe = dir.join(main);
-    run(Command::new(cc())
+    run(Command::new(compiler)
         .args(C99_STRICT)
         .arg("-g")
         .arg("-I")
