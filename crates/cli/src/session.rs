@@ -28,15 +28,6 @@ pub struct Client {
     events: Receiver<Event>,
 }
 
-fn stream_name(media_type: MediaType) -> &'static str {
-    match media_type {
-        MediaType::Audio => "audio",
-        MediaType::VideoMajor => "video_major",
-        MediaType::VideoMinor => "video_minor",
-        MediaType::VideoMinor2 => "video_minor2",
-    }
-}
-
 fn code(err: ErrorCode) -> u32 {
     err.code()
 }
@@ -144,7 +135,7 @@ impl Client {
                     .iter()
                     .map(|(&(user, media_type), &(frames, bytes))| Rate {
                         user: roster.name(user),
-                        stream: stream_name(media_type),
+                        stream: media_type.label(),
                         fps: frames as f64 / secs,
                         kbps: bytes as f64 * 8.0 / 1000.0 / secs,
                     })

@@ -7,6 +7,8 @@
 //! page's event stream open. A screenshot is written to the target
 //! directory, and to docs/admin-page.png with CONFERENCE_UPDATE_SCREENSHOT=1.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -237,32 +239,12 @@ fn base64_decode(text: &str) -> Vec<u8> {
 }
 
 fn cli(mcu: &McuProcess, user: &str, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_conference-cli"))
-        .args([
-            "--json",
-            "--mcu",
-            &mcu.addr.to_string(),
-            "--user",
-            user,
-            "--password",
-            user,
-        ])
+    common::cli(mcu, user)
+        .arg("--json")
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .expect("start conference-cli")
-}
-
-fn admin_addr(mcu: &McuProcess) -> SocketAddr {
-    let log = mcu.log();
-    log.lines()
-        .filter(|line| line.contains("admin listening"))
-        .find_map(|line| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix("addr="))
-                .and_then(|a| a.parse().ok())
-        })
-        .unwrap_or_else(|| panic!("no admin address in the log:\n{log}"))
 }
 
 fn user_row(name: &str, condition: &str) -> String {
@@ -283,7 +265,7 @@ fn the_live_page_follows_the_room_and_kicks() {
         config: Some(config),
         ..SpawnOptions::default()
     });
-    let admin = admin_addr(&mcu);
+    let admin = mcu.admin_addr();
     let browser = Browser::start();
     browser.go(&format!("http://{admin}/admin"));
     browser.type_into("#username", "ops");

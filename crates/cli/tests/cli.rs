@@ -2,6 +2,8 @@
 //! lesson (roster, hand, chat, transparent data, a pulled stream's rates, statistics), all
 //! read back from `--json` output.
 
+mod common;
+
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -9,18 +11,8 @@ use conference_testkit::{McuProcess, TestConfig};
 use serde_json::Value;
 
 fn cli(mcu: &McuProcess, user: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_conference-cli"));
-    command
-        .arg("--json")
-        .args([
-            "--mcu",
-            &mcu.addr.to_string(),
-            "--user",
-            user,
-            "--password",
-            user,
-        ])
-        .args(args);
+    let mut command = common::cli(mcu, user);
+    command.arg("--json").args(args);
     command
 }
 

@@ -4,6 +4,8 @@
 //! dissector: every frame is framed without error, CONTROL bodies decode as the protocol's
 //! protobuf messages, MEDIA headers show the fields of the vendor's `media_info_t`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,18 +45,8 @@ fn tshark() -> &'static str {
 }
 
 fn cli(mcu: &McuProcess, user: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_conference-cli"));
-    command
-        .args([
-            "--mcu",
-            &mcu.addr.to_string(),
-            "--user",
-            user,
-            "--password",
-            user,
-        ])
-        .args(args)
-        .stdout(Stdio::null());
+    let mut command = common::cli(mcu, user);
+    command.args(args).stdout(Stdio::null());
     command
 }
 

@@ -86,7 +86,7 @@ fn start() -> (McuProcess, SocketAddr) {
         binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
         ..SpawnOptions::default()
     });
-    let admin = admin_addr(&mcu);
+    let admin = mcu.admin_addr();
     (mcu, admin)
 }
 
@@ -109,19 +109,6 @@ fn admin_login(admin: SocketAddr) -> (String, String) {
         .to_string();
     let body: serde_json::Value = serde_json::from_str(&ok.body).unwrap();
     (cookie, body["csrf_token"].as_str().unwrap().to_string())
-}
-
-/// The admin listener is bound (and logged) before the client port is announced.
-fn admin_addr(mcu: &McuProcess) -> SocketAddr {
-    let log = mcu.log();
-    log.lines()
-        .filter(|line| line.contains("admin listening"))
-        .find_map(|line| {
-            line.split_whitespace()
-                .find_map(|word| word.strip_prefix("addr="))
-                .and_then(|a| a.parse().ok())
-        })
-        .unwrap_or_else(|| panic!("no admin address in the log:\n{log}"))
 }
 
 /// The next event of `state`, skipping others (bounded).
@@ -317,7 +304,7 @@ fn reload_adds_and_removes_rooms_and_keeps_a_bad_file_out() {
         binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
         ..SpawnOptions::default()
     });
-    let admin = admin_addr(&mcu);
+    let admin = mcu.admin_addr();
     assert_eq!(metric(admin, "conference_rooms"), 2.0);
     let mut stays = enter(&mcu, "class1");
     let (mut leaves, _) = TestClient::join(mcu.addr, "class2", "class2", 1002);
@@ -415,7 +402,7 @@ fn media_key_frame_requests_and_heartbeat_rtts_in_metrics() {
         binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
         ..SpawnOptions::default()
     });
-    let admin = admin_addr(&mcu);
+    let admin = mcu.admin_addr();
     let (mut teacher, joined) = TestClient::join(mcu.addr, "teacher", "teacher", ROOM);
     let teacher_id = joined.self_.expect("own record").id;
     assert_eq!(teacher.call(bcast_video(teacher_id)), 0);

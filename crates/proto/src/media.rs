@@ -60,6 +60,17 @@ impl MediaType {
         }
     }
 
+    /// The name metrics, the admin API and the tools use: `audio`, `video_major`,
+    /// `video_minor`, `video_minor2`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            MediaType::Audio => "audio",
+            MediaType::VideoMajor => "video_major",
+            MediaType::VideoMinor => "video_minor",
+            MediaType::VideoMinor2 => "video_minor2",
+        }
+    }
+
     pub const fn is_video(self) -> bool {
         !matches!(self, MediaType::Audio)
     }

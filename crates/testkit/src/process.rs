@@ -213,6 +213,20 @@ impl McuProcess {
         std::fs::read_to_string(self.dir.join("mcu.log")).unwrap_or_default()
     }
 
+    /// The admin listener's address (configured `[admin] listen`): it is bound, and logged,
+    /// before the client port is announced.
+    pub fn admin_addr(&self) -> SocketAddr {
+        let log = self.log();
+        log.lines()
+            .filter(|line| line.contains("admin listening"))
+            .find_map(|line| {
+                line.split_whitespace()
+                    .find_map(|word| word.strip_prefix("addr="))
+                    .and_then(|a| a.parse().ok())
+            })
+            .unwrap_or_else(|| panic!("no admin address in the log:\n{log}"))
+    }
+
     /// Sends SIGTERM and waits (bounded) for the exit.
     pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
         // SAFETY: plain kill(2) on our own child's pid.

@@ -129,15 +129,6 @@ pub struct SubscriptionSnapshot {
     pub stream: &'static str,
 }
 
-fn stream_name(stream: MediaType) -> &'static str {
-    match stream {
-        MediaType::Audio => "audio",
-        MediaType::VideoMajor => "video_major",
-        MediaType::VideoMinor => "video_minor",
-        MediaType::VideoMinor2 => "video_minor2",
-    }
-}
-
 /// Limits that protect the server from one client.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -308,7 +299,7 @@ impl Core {
                                 .iter()
                                 .map(|&(user, stream)| SubscriptionSnapshot {
                                     user,
-                                    stream: stream_name(stream),
+                                    stream: stream.label(),
                                 })
                                 .collect(),
                         }

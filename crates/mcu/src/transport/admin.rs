@@ -19,7 +19,7 @@ use super::forward::{MediaStats, StreamStats};
 use super::hub::{HubMsg, Snapshot};
 use crate::config::AdminAccount;
 use crate::room::Input;
-use conference_proto::MAX_CHAT_BYTES;
+use conference_proto::{MAX_CHAT_BYTES, MediaType};
 
 /// Counters kept by the transport for the admin listener (all monotonic except `ready`).
 #[derive(Default)]
@@ -284,7 +284,6 @@ impl RateSampler {
 /// The live state as the API and the page show it: the rooms, and per user the rates of the
 /// streams it sends.
 fn rooms_json(state: &AdminState, snap: &Snapshot) -> serde_json::Value {
-    const STREAMS: [&str; 4] = ["audio", "video_major", "video_minor", "video_minor2"];
     let rates = state.rates.lock().clone();
     let mut rooms = serde_json::to_value(&snap.rooms).unwrap_or_default();
     for user in rooms
@@ -301,7 +300,7 @@ fn rooms_json(state: &AdminState, snap: &Snapshot) -> serde_json::Value {
             .flat_map(|rate| rate.iter().enumerate())
             .filter(|(_, (fps, _))| *fps > 0.0)
             .map(|(i, (fps, kbps))| {
-                serde_json::json!({"stream": STREAMS[i], "fps": (fps * 10.0).round() / 10.0,
+                serde_json::json!({"stream": MediaType::ALL[i].label(), "fps": (fps * 10.0).round() / 10.0,
                                    "kbps": (kbps * 10.0).round() / 10.0})
             })
             .collect();
@@ -746,12 +745,13 @@ fn metrics(state: &AdminState, snap: &Snapshot) -> String {
             format!("{{reason=\"unrouted\"}} {}", load(&s.dropped_unrouted)),
         ],
     );
-    let streams = ["audio", "video_major", "video_minor", "video_minor2"];
     let per_stream = |field: fn(&StreamStats) -> &AtomicU64| {
-        streams
+        MediaType::ALL
             .iter()
             .zip(&s.by_stream)
-            .map(|(name, stats)| format!("{{stream=\"{name}\"}} {}", load(field(stats))))
+            .map(|(stream, stats)| {
+                format!("{{stream=\"{}\"}} {}", stream.label(), load(field(stats)))
+            })
             .collect::<Vec<_>>()
     };
     gauge(
