@@ -133,9 +133,11 @@ static void lesson_a(const args_t *args) {
     USER_EVENT(CONFERENCE_STATE_USER_CHAIR, &T);
 
     h_step("hand raising");
-    CHECK_RC(apply_for_talk(1), retCode_Success);
-    CHECK_CACHED_USER(&T); /* the views of a listener again */
+    /* The views of a listener again; checked before raising the hand, since class2 raises
+     * its own as soon as it sees class1 talking. */
+    CHECK_CACHED_USER(&T);
     CHECK_CACHED_USER(&B);
+    CHECK_RC(apply_for_talk(1), retCode_Success);
     A.audio_state = 1;
     USER_EVENT(CONFERENCE_STATE_USER_REQTALK, &A);
     CHECK_RC(apply_for_talk(1), retCode_StateErr);
