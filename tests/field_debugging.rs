@@ -8,24 +8,20 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{C99_STRICT, c_source, cc, include_dir, run, scratch, shared_library};
+use common::{C99_STRICT, c_source, cc, include_dir, link_sdk, run, scratch, shared_library};
 
 fn build(program: &str) -> PathBuf {
-    let library = shared_library();
-    let lib_dir = library.parent().expect("library directory");
     let exe = scratch("field_debugging").join(program);
-    run(Command::new(cc())
-        .args(C99_STRICT)
-        .arg("-I")
-        .arg(include_dir())
-        .arg(c_source(&format!("{program}.c")))
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(lib_dir)
-        .arg("-Wl,--disable-new-dtags")
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .arg("-lconference_sdk"));
+    run(link_sdk(
+        Command::new(cc())
+            .args(C99_STRICT)
+            .arg("-I")
+            .arg(include_dir())
+            .arg(c_source(&format!("{program}.c")))
+            .arg("-o")
+            .arg(&exe),
+        &shared_library(),
+    ));
     exe
 }
 

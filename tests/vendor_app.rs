@@ -8,24 +8,19 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{C99_STRICT, c_source, cc, run, scratch, shared_library};
+use common::{C99_STRICT, c_source, cc, link_sdk, run, scratch, shared_library};
 
 /// Compiles and links tests/c/vendor_app.c into `dir`.
 fn build_vendor_app(dir: &str) -> PathBuf {
-    let library = shared_library();
-    let lib_dir = library.parent().expect("library directory");
     let exe = scratch(dir).join("vendor_app");
-    run(Command::new(cc())
-        .args(C99_STRICT)
-        .arg(c_source("vendor_app.c"))
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(lib_dir)
-        // RPATH wins over the LD_LIBRARY_PATH of `cargo test` (a stale copy of the .so).
-        .arg("-Wl,--disable-new-dtags")
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .arg("-lconference_sdk"));
+    run(link_sdk(
+        Command::new(cc())
+            .args(C99_STRICT)
+            .arg(c_source("vendor_app.c"))
+            .arg("-o")
+            .arg(&exe),
+        &shared_library(),
+    ));
     exe
 }
 

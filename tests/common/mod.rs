@@ -63,6 +63,20 @@ pub fn run(command: &mut Command) -> Output {
 /// The strict C99 flags every C file of the tests is compiled with.
 pub const C99_STRICT: &[&str] = &["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"];
 
+/// Links `command` (a C compiler invocation) against `library`: `-L`, `-lconference_sdk` and
+/// an RPATH to its directory. RPATH, not RUNPATH: it wins over the LD_LIBRARY_PATH cargo sets
+/// for tests, whose profile-directory copy of the .so is not refreshed by `cargo test` (the
+/// programs would run against a stale library).
+pub fn link_sdk<'a>(command: &'a mut Command, library: &Path) -> &'a mut Command {
+    let lib_dir = library.parent().expect("library directory");
+    command
+        .arg("-L")
+        .arg(lib_dir)
+        .arg("-Wl,--disable-new-dtags")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .arg("-lconference_sdk")
+}
+
 pub fn include_dir() -> PathBuf {
     root().join("include")
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use conference_testkit::{McuProcess, TestConfig};
 
-use crate::common::{C99_STRICT, cc, include_dir, root, run, scratch, shared_library};
+use crate::common::{C99_STRICT, cc, include_dir, link_sdk, root, run, scratch, shared_library};
 
 /// Room of the lesson and the values `examples/harness/lesson.h` expects.
 pub const LESSON_ROOM: u32 = 7;
@@ -109,26 +109,21 @@ pub fn cross_programs(compiler: &str, library: &Path, dir: &Path) -> Programs {
 }
 
 fn compile_for(compiler: &str, library: &Path, dir: &Path, main: &str, shared: &[&str]) -> PathBuf {
-    let lib_dir = library.parent().expect("library directory");
     let src = root().join("examples/harness");
     let exe = dir.join(main);
-    run(Command::new(compiler)
-        .args(C99_STRICT)
-        .arg("-g")
-        .arg("-I")
-        .arg(include_dir())
-        .arg(src.join(format!("{main}.c")))
-        .args(shared.iter().map(|file| src.join(file)))
-        .arg("-o")
-        .arg(&exe)
-        .arg("-L")
-        .arg(lib_dir)
-        // RPATH, not RUNPATH: it wins over the LD_LIBRARY_PATH cargo sets for tests, whose
-        // profile-directory copy of the .so is not refreshed by `cargo test` (a stale library).
-        .arg("-Wl,--disable-new-dtags")
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .arg("-lconference_sdk")
-        .arg("-pthread"));
+    run(link_sdk(
+        Command::new(compiler)
+            .args(C99_STRICT)
+            .arg("-g")
+            .arg("-I")
+            .arg(include_dir())
+            .arg(src.join(format!("{main}.c")))
+            .args(shared.iter().map(|file| src.join(file)))
+            .arg("-o")
+            .arg(&exe)
+            .arg("-pthread"),
+        library,
+    ));
     exe
 }
 
