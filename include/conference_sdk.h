@@ -447,6 +447,18 @@ typedef enum _intvite_type_e {
     INVITE_TYPE_AUDIO = 1,
 } intvite_type_e;
 
+// TLS on the link to the MCU, for `conference_set_tls()`.
+typedef enum {
+    // Forget the settings of `conference_set_tls()`: the environment applies again.
+    CONFERENCE_TLS_ENV = -1,
+    // Plain TCP only.
+    CONFERENCE_TLS_OFF = 0,
+    // TLS when the MCU offers it, else plain (the default); with a CA or a pin, TLS only.
+    CONFERENCE_TLS_PREFER = 1,
+    // TLS only.
+    CONFERENCE_TLS_REQUIRE = 2,
+} conference_tls_mode_e;
+
 // Output format of the audio mixer.
 typedef struct _audio_mixer_props_s {
     // Sample rate: 8000, 16000, 32000, 44100 or 48000.
@@ -770,6 +782,16 @@ ret_code_e conference_set_log(const char *filter, const char *path, int max_kb, 
 // `retCode_ParamErr` for NULL. Callable from any thread, in any state after `init`, from
 // callbacks too.
 ret_code_e conference_get_stats(conference_stats_t *stats);
+
+// Sets TLS for every later `connect_MCU` of this process; wins over the `CONFERENCE_SDK_TLS`,
+// `CONFERENCE_SDK_TLS_CA` and `CONFERENCE_SDK_TLS_PIN` environment variables. `mode`: a
+// `conference_tls_mode_e`. `ca_file`: a PEM file of trusted certificates, NULL or `""` for
+// none. `pin`: the SHA-256 of the MCU certificate's SubjectPublicKeyInfo, 64 hex digits or
+// base64, NULL or `""` for none. With a CA or a pin the MCU's certificate is checked and the
+// link is TLS only. Callable at any time, before `init` too, from any thread.
+// `retCode_ParamErr`: an unknown mode, a pin that does not parse, text that is not UTF-8, a
+// CA file that cannot be read or holds no certificate (nothing changed then).
+ret_code_e conference_set_tls(int mode, const char *ca_file, const char *pin);
 
 // Returns the version of this `libconference_sdk.so` ("major.minor.patch", the same string
 // as the header's `CONFERENCE_SDK_VERSION`): a static string, never NULL, never to be freed.

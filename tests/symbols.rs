@@ -39,10 +39,11 @@ const API: [&str; 29] = [
 ];
 
 /// Prefixed additions to the document's API that must be exported.
-const ADDITIONS: [&str; 3] = [
+const ADDITIONS: [&str; 4] = [
     "conference_sdk_version",
     "conference_set_log",
     "conference_get_stats",
+    "conference_set_tls",
 ];
 
 #[test]

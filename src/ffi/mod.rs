@@ -12,5 +12,6 @@ pub mod log;
 mod ret_code;
 mod sink;
 pub mod stats;
+pub mod tls;
 pub mod types;
 pub mod version;

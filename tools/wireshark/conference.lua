@@ -86,7 +86,15 @@ local function frame(tvb, pinfo, tree, to_mcu)
     return KIND[kind] or "?"
 end
 
+-- TLS shares the port (docs/SECURITY.md): a record's first byte is 0x14..0x17, a frame's is
+-- 0 (its length is below 16 MiB). TLS segments go to Wireshark's own TLS dissector.
+local tls = Dissector.get("tls")
+
 function proto.dissector(tvb, pinfo, tree)
+    local first = tvb(0, 1):uint()
+    if first >= 0x14 and first <= 0x17 then
+        return tls:call(tvb, pinfo, tree)
+    end
     local offset, kinds = 0, {}
     local to_mcu = pinfo.dst_port == proto.prefs.port
     while offset < tvb:len() do

@@ -24,7 +24,7 @@ use conference_proto::frame::{decode_frame, encode_control};
 use conference_proto::media::{MediaFrame, encode_media};
 use conference_proto::message::{StateId, decode_server};
 use conference_proto::pb::client_message::Body;
-use conference_proto::{MediaHeader, MediaType, pb};
+use conference_proto::{MediaHeader, MediaType, pb, scram};
 use conference_session::{Event, EventSink, Sdk, SdkConfig};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -183,6 +183,7 @@ fn core_with_room(listeners: u32) -> Core {
                 request_id: 1,
                 user,
                 stream_demand: true,
+                scram_final: String::new(),
             },
             &mut out,
         );
@@ -308,6 +309,12 @@ fn session_receive(c: &mut Criterion) {
             Box::new(Counter(Arc::clone(&received))),
         )
         .expect("start the SDK");
+        // The peer speaks plain TCP only.
+        conference_session::set_tls(Some(conference_session::TlsSettings {
+            mode: conference_session::TlsMode::Off,
+            ..Default::default()
+        }))
+        .expect("plain link");
         let accept = std::thread::spawn(move || accept_login(&listener));
         sdk.connect("127.0.0.1", port, "bench", "bench")
             .expect("connect to the scripted peer");
@@ -363,22 +370,42 @@ fn wait_until(sdk: &Sdk, received: &AtomicU64, target: u64) {
     }
 }
 
-/// Accepts the SDK's connection and answers its Hello; returns the writing side and the
-/// thread that drains what the SDK sends.
+/// Accepts the SDK's connection and logs it in as the MCU would (SCRAM with the password
+/// "bench"); returns the writing side and the thread that drains what the SDK sends.
 fn accept_login(listener: &TcpListener) -> (TcpStream, std::thread::JoinHandle<()>) {
     let (mut stream, _) = listener.accept().expect("accept");
     let mut buf = BytesMut::new();
-    let mut chunk = [0u8; 4096];
-    let request_id = loop {
+    let mut next = |stream: &mut TcpStream| loop {
         if let Ok(Some(frame)) = decode_frame(&mut buf)
-            && let Ok((id, Body::Hello(_))) = conference_proto::message::decode_client(&frame)
+            && let Ok(message) = conference_proto::message::decode_client(&frame)
         {
-            break id;
+            return message;
         }
-        let n = stream.read(&mut chunk).expect("read the hello");
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).expect("read the login");
         assert!(n > 0, "client closed");
         buf.extend_from_slice(&chunk[..n]);
     };
+    let (hello_id, Body::Hello(hello)) = next(&mut stream) else {
+        panic!("Hello first");
+    };
+    let client_first = scram::ClientHello::parse(&hello.scram_first).expect("SCRAM Hello");
+    let verifier = scram::Verifier::generate("bench", scram::MIN_ITERATIONS);
+    let (server, scram_first) = scram::ServerFirst::start(client_first, verifier);
+    let challenge = pb::response::Result::Challenge(pb::Challenge {
+        scram_first,
+        legacy: false,
+    });
+    let response = pb::ServerMessage::response(hello_id, 0, Some(challenge));
+    stream
+        .write_all(&encode_control(&response))
+        .expect("challenge");
+    let (auth_id, Body::Authenticate(auth)) = next(&mut stream) else {
+        panic!("Authenticate second");
+    };
+    let scram_final = server
+        .finish(&auth.scram_final, scram::ChannelBinding::None)
+        .expect("the bench password");
     let login = pb::response::Result::Login(pb::LoginResult {
         protocol_version: conference_proto::PROTOCOL_VERSION,
         user_id: 2,
@@ -386,8 +413,9 @@ fn accept_login(listener: &TcpListener) -> (TcpStream, std::thread::JoinHandle<(
         rooms: Vec::new(),
         server_name: "bench peer".into(),
         stream_demand: false,
+        scram_final,
     });
-    let response = pb::ServerMessage::response(request_id, 0, Some(login));
+    let response = pb::ServerMessage::response(auth_id, 0, Some(login));
     stream
         .write_all(&encode_control(&response))
         .expect("answer");

@@ -8,7 +8,8 @@
 use std::fmt::Write as _;
 
 use conference_mcu::config::MAX_ROOM_USERS;
-use conference_mcu::password::{self, Cost};
+use conference_mcu::password;
+use conference_proto::scram;
 
 pub const DEFAULT_PASSWORD: &str = "loadgen";
 pub const JOIN_ROOM: u32 = 9001;
@@ -39,7 +40,7 @@ pub fn mcu_config(
     join_users: u32,
     password: &str,
 ) -> anyhow::Result<String> {
-    let hash = password::hash_password(password, Cost::CHEAP)?;
+    let hash = password::scram_verifier(password, scram::MIN_ITERATIONS);
     let mut text = String::from("[server]\nname = \"conference-loadgen\"\n\n");
     let mut account = |name: &str| {
         let _ = writeln!(

@@ -16,11 +16,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use bytes::{Bytes, BytesMut};
 use conference_proto::frame::{FrameKind, decode_frame, encode_control};
+use conference_proto::login::{ClientLogin, LoginParams, Next};
 use conference_proto::media::{MediaFrame, encode_media};
 use conference_proto::message::decode_server;
 use conference_proto::pb::client_message::Body;
 use conference_proto::pb::server_message;
-use conference_proto::{MediaHeader, MediaType, PROTOCOL_VERSION, pb};
+use conference_proto::{MediaHeader, MediaType, pb};
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
@@ -152,20 +153,21 @@ impl RawClient {
             lost,
             tasks: vec![writer_task, reader_task],
         };
-        let hello = Body::Hello(pb::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            client_name: "conference-loadgen raw".into(),
-            username: username.into(),
-            password: password.into(),
-            // The diagnostic client sends what its schedule says (see `--quiet-listeners`).
-            stream_demand: false,
-        });
-        let response = client.request(hello).await?;
-        match response.result {
-            Some(pb::response::Result::Login(login)) => client.user_id = login.user_id,
-            _ => bail!("login of {username} refused: code {}", response.code),
+        // The diagnostic client sends what its schedule says (see `--quiet-listeners`): no
+        // stream demand.
+        let params = LoginParams::new("conference-loadgen raw", username, password);
+        let (mut login, hello) = ClientLogin::start(&params);
+        let mut response = client.request(hello).await?;
+        loop {
+            match login.on_response(response) {
+                Ok(Next::Send(body)) => response = client.request(body).await?,
+                Ok(Next::Done(login)) => {
+                    client.user_id = login.user_id;
+                    return Ok(client);
+                }
+                Err(code) => bail!("login of {username} refused: {code}"),
+            }
         }
-        Ok(client)
     }
 
     async fn request(&self, body: Body) -> anyhow::Result<pb::Response> {

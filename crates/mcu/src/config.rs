@@ -6,7 +6,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::password::{self, Cost};
+use conference_proto::scram;
+
+use crate::password::{self, Secret};
 
 /// Largest `max_users` a room may declare.
 pub const MAX_ROOM_USERS: u32 = 10_000;
@@ -23,6 +25,60 @@ pub struct ConfigFile {
     pub rooms: Vec<RoomEntry>,
     #[serde(default)]
     pub admin: AdminSection,
+    #[serde(default)]
+    pub tls: TlsSection,
+    #[serde(default)]
+    pub login: LoginSection,
+}
+
+/// `[tls]`: TLS 1.3 on the client port, next to plain connections unless `require`
+/// (docs/SECURITY.md).
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// PEM certificate chain, the server's first.
+    pub certificate: Option<std::path::PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: Option<std::path::PathBuf>,
+    /// Refuse plain connections (`Bye{retCode_OpNotSupport}`).
+    pub require: bool,
+}
+
+/// `[login]`: throttling of failed logins per address and per account (docs/SECURITY.md).
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginSection {
+    /// Failures before logins are spaced.
+    pub free_failures: u32,
+    /// First spacing, doubled per further failure.
+    pub delay_base_ms: u64,
+    /// Largest spacing.
+    pub delay_max_ms: u64,
+    /// One failure is forgotten per this many seconds.
+    pub forgive_s: u64,
+}
+
+impl Default for LoginSection {
+    fn default() -> Self {
+        let policy = crate::transport::throttle::Policy::default();
+        LoginSection {
+            free_failures: policy.free,
+            delay_base_ms: policy.base.as_millis() as u64,
+            delay_max_ms: policy.max.as_millis() as u64,
+            forgive_s: policy.forgive.as_secs(),
+        }
+    }
+}
+
+impl LoginSection {
+    pub fn policy(&self) -> crate::transport::throttle::Policy {
+        crate::transport::throttle::Policy {
+            free: self.free_failures,
+            base: std::time::Duration::from_millis(self.delay_base_ms),
+            max: std::time::Duration::from_millis(self.delay_max_ms),
+            forgive: std::time::Duration::from_secs(self.forgive_s.max(1)),
+        }
+    }
 }
 
 /// `[admin]`: the operator's HTTP listener (docs/OPERATIONS.md). Off unless `listen` is set.
@@ -40,7 +96,7 @@ pub struct AdminSection {
 #[serde(deny_unknown_fields)]
 pub struct AdminAccount {
     pub username: String,
-    /// argon2 PHC string (`conference-mcu hash-password`).
+    /// SCRAM verifier (`conference-mcu hash-password`) or argon2 PHC string.
     pub password_hash: String,
 }
 
@@ -71,7 +127,8 @@ pub struct AccountEntry {
     pub username: String,
     /// Defaults to the username.
     pub nickname: Option<String>,
-    /// argon2 PHC string, as printed by `conference-mcu hash-password`.
+    /// SCRAM-SHA-256 verifier, as printed by `conference-mcu hash-password`; a legacy argon2
+    /// PHC string still works over TLS (docs/SECURITY.md).
     pub password_hash: String,
     #[serde(default)]
     pub chair: bool,
@@ -174,6 +231,8 @@ pub struct Config {
     pub accounts: Vec<Account>,
     pub rooms: Vec<RoomSpec>,
     pub admin: AdminSection,
+    pub tls: TlsSection,
+    pub login: LoginSection,
 }
 
 /// The first user id the MCU assigns: above any roster position (`MAX_ROOM_USERS`), so that
@@ -200,6 +259,18 @@ impl Config {
             }
         }
         for account in &self.accounts {
+            if let Ok(Secret::Legacy(_)) = Secret::parse(&account.password_hash) {
+                let tls = if self.tls.certificate.is_some() {
+                    "it logs in over TLS only"
+                } else {
+                    "it cannot log in: no [tls] certificate is configured"
+                };
+                warnings.push(format!(
+                    "account {:?}: legacy argon2 password_hash: {tls}; replace it with the \
+                     SCRAM verifier `conference-mcu hash-password` prints",
+                    account.username
+                ));
+            }
             if account.id < FIRST_ASSIGNED_USER_ID {
                 warnings.push(format!(
                     "account {:?}: id {} is below {FIRST_ASSIGNED_USER_ID}; get_user_info({}) \
@@ -280,6 +351,8 @@ impl Config {
             accounts,
             rooms,
             admin: file.admin,
+            tls: file.tls,
+            login: file.login,
         })
     }
 
@@ -293,7 +366,7 @@ impl Config {
             accounts.push(Account {
                 id: FIRST_ASSIGNED_USER_ID + index as u32,
                 nickname: name.clone(),
-                password_hash: password::hash_password(&name, Cost::CHEAP)?,
+                password_hash: password::scram_verifier(&name, scram::MIN_ITERATIONS),
                 chair: index == 0,
                 username: name,
             });
@@ -312,6 +385,8 @@ impl Config {
                 max_users: 16,
             }],
             admin: AdminSection::default(),
+            tls: TlsSection::default(),
+            login: LoginSection::default(),
         })
     }
 }
@@ -372,7 +447,7 @@ mod tests {
     use super::*;
 
     fn hash() -> String {
-        password::hash_password("x", Cost::CHEAP).unwrap()
+        password::scram_verifier("x", scram::MIN_ITERATIONS)
     }
 
     #[test]

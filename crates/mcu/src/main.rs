@@ -9,8 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use conference_mcu::config::Config;
-use conference_mcu::password::{self, Cost};
+use conference_mcu::password;
 use conference_mcu::transport::{self, Options};
+use conference_proto::scram;
 
 #[derive(Parser)]
 #[command(name = "conference-mcu", version, about = "The conference MCU server")]
@@ -57,15 +58,14 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print an argon2 PHC hash of PASSWORD (read from stdin if absent) for the config file.
+    /// Print the SCRAM-SHA-256 verifier of PASSWORD (read from stdin if absent) for an
+    /// account's `password_hash` (docs/SECURITY.md).
     HashPassword {
         password: Option<String>,
-        /// Memory cost in KiB (default 19456).
-        #[arg(long, default_value_t = Cost::DEFAULT.m_kib)]
-        m_cost: u32,
-        /// Number of passes (default 2).
-        #[arg(long, default_value_t = Cost::DEFAULT.t)]
-        t_cost: u32,
+        /// PBKDF2 iterations the client computes at each login (RFC 7677: at least 4096).
+        #[arg(long, default_value_t = scram::DEFAULT_ITERATIONS,
+              value_parser = clap::value_parser!(u32).range(i64::from(scram::MIN_ITERATIONS)..=i64::from(scram::MAX_ITERATIONS)))]
+        iterations: u32,
     },
 }
 
@@ -74,15 +74,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::HashPassword {
             ref password,
-            m_cost,
-            t_cost,
-        }) => hash_password(
-            password.clone(),
-            Cost {
-                m_kib: m_cost,
-                t: t_cost,
-            },
-        ),
+            iterations,
+        }) => hash_password(password.clone(), iterations),
         None => match &cli.check_config {
             Some(path) => check_config(path),
             None => serve(&cli),
@@ -97,7 +90,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn hash_password(password: Option<String>, cost: Cost) -> anyhow::Result<()> {
+fn hash_password(password: Option<String>, iterations: u32) -> anyhow::Result<()> {
     let password = match password {
         Some(password) => password,
         None => {
@@ -106,12 +99,16 @@ fn hash_password(password: Option<String>, cost: Cost) -> anyhow::Result<()> {
             text.trim_end_matches(['\r', '\n']).to_string()
         }
     };
-    println!("{}", password::hash_password(&password, cost)?);
+    println!("{}", password::scram_verifier(&password, iterations));
     Ok(())
 }
 
 fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
+    conference_mcu::transport::tls::TlsServer::load(&config.tls)?;
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
     println!(
         "{}: valid ({} accounts, {} rooms)",
         path.display(),

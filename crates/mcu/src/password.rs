@@ -1,8 +1,12 @@
-//! Salted password hashes (argon2id, PHC strings) for the accounts of the configuration.
+//! What the configuration stores for a password: a SCRAM-SHA-256 verifier (the current form,
+//! `conference-mcu hash-password`), or a legacy argon2 PHC string (accepted over TLS only,
+//! docs/SECURITY.md).
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{self, Output, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use conference_proto::scram::{self, Verifier};
+use subtle::ConstantTimeEq;
 
 /// Cost of a new hash.
 #[derive(Copy, Clone, Debug)]
@@ -34,18 +38,52 @@ pub fn hash_password(password: &str, cost: Cost) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
-/// Checks that `phc` is a PHC string argon2 can verify against.
-pub fn validate_hash(phc: &str) -> anyhow::Result<()> {
-    let hash = PasswordHash::new(phc).map_err(|e| anyhow::anyhow!("not a PHC string: {e}"))?;
-    if !hash.algorithm.as_str().starts_with("argon2") {
-        anyhow::bail!("unsupported hash algorithm {}", hash.algorithm);
-    }
-    Ok(())
+/// A stored password, parsed.
+#[derive(Clone, Debug)]
+pub enum Secret {
+    /// `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`.
+    Scram(Verifier),
+    /// An argon2 PHC string (`$argon2id$...`): the password itself must reach the MCU.
+    Legacy(std::sync::Arc<str>),
 }
 
-/// Constant-work check of `password` against a PHC string; any parse failure is a mismatch.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    verify_password_in(password, phc, &mut Vec::new())
+impl Secret {
+    pub fn parse(text: &str) -> anyhow::Result<Secret> {
+        if text.starts_with(scram::MECHANISM) {
+            return Verifier::parse(text)
+                .map(Secret::Scram)
+                .ok_or_else(|| anyhow::anyhow!("not a valid SCRAM-SHA-256 verifier"));
+        }
+        let hash = PasswordHash::new(text)
+            .map_err(|e| anyhow::anyhow!("not a SCRAM verifier nor a PHC string: {e}"))?;
+        if !hash.algorithm.as_str().starts_with("argon2") {
+            anyhow::bail!("unsupported hash algorithm {}", hash.algorithm);
+        }
+        Ok(Secret::Legacy(text.into()))
+    }
+}
+
+/// A SCRAM-SHA-256 verifier for `password` with a fresh salt: what `hash-password` prints.
+pub fn scram_verifier(password: &str, iterations: u32) -> String {
+    Verifier::generate(password, iterations).encode()
+}
+
+/// Checks that `text` is a stored form this MCU understands.
+pub fn validate_hash(text: &str) -> anyhow::Result<()> {
+    Secret::parse(text).map(drop)
+}
+
+/// Checks a password that reached the MCU in full (the admin page's form, a legacy login)
+/// against either stored form; any parse failure is a mismatch.
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    match Secret::parse(stored) {
+        Ok(Secret::Scram(verifier)) => {
+            let candidate = Verifier::with_salt(password, &verifier.salt, verifier.iterations);
+            bool::from(candidate.stored_key.ct_eq(&verifier.stored_key))
+        }
+        Ok(Secret::Legacy(phc)) => verify_password_in(password, &phc, &mut Vec::new()),
+        Err(_) => false,
+    }
 }
 
 /// [`verify_password`] with argon2's working memory (the hash's memory cost) taken from
@@ -103,6 +141,19 @@ mod tests {
         assert!(!verify_password("Secret", &phc));
         assert!(!verify_password("secret", "not a hash"));
         assert!(validate_hash("plain").is_err());
+    }
+
+    #[test]
+    fn scram_verifiers_check_the_admin_form_and_are_told_apart() {
+        let text = scram_verifier("secret", scram::MIN_ITERATIONS);
+        assert!(text.starts_with("SCRAM-SHA-256$4096:"));
+        assert!(matches!(Secret::parse(&text), Ok(Secret::Scram(_))));
+        assert!(verify_password("secret", &text));
+        assert!(!verify_password("secret!", &text));
+        let legacy = hash_password("secret", Cost::CHEAP).unwrap();
+        assert!(matches!(Secret::parse(&legacy), Ok(Secret::Legacy(_))));
+        assert!(Secret::parse("SCRAM-SHA-256$x").is_err());
+        assert!(Secret::parse("secret").is_err());
     }
 
     #[test]

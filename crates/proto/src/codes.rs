@@ -31,6 +31,10 @@ pub enum ErrorCode {
     MsgErr,
     #[error("send queue full")]
     QueueFullErr,
+    #[error("the other side does not offer the link security required (TLS)")]
+    OpNotSupport,
+    #[error("the MCU's certificate does not match the configured pin")]
+    IDEnrityErr,
     #[error("timed out")]
     Timeout,
     #[error("invalid data")]
@@ -55,6 +59,8 @@ pub enum ErrorCode {
     ServerInterErr,
     #[error("user not found")]
     NotFindUserErr,
+    #[error("the MCU's certificate is expired or not yet valid")]
+    VerifiFailureErr,
     #[error("too many requests")]
     MuchVisitedErr,
     #[error("protocol version mismatch")]
@@ -79,6 +85,8 @@ pub enum ErrorCode {
     OutOfResources,
     #[error("network exception")]
     NetworkException,
+    #[error("the MCU failed to authenticate (certificate or login signature)")]
+    ErrorAuthFailed,
     #[error("no response for a long time")]
     LongTimeNoReSponse,
     #[error("error code {0:#x}")]
@@ -121,6 +129,8 @@ code_table! {
     SockRecvErr = 15,
     MsgErr = 18,
     QueueFullErr = 65,
+    OpNotSupport = 92,
+    IDEnrityErr = 94,
     Timeout = 95,
     DataErr = 98,
     NotLoginErr = 100,
@@ -133,6 +143,7 @@ code_table! {
     Exception = 0x1002,
     ServerInterErr = 0x1003,
     NotFindUserErr = 0x1005,
+    VerifiFailureErr = 0x1006,
     MuchVisitedErr = 0x100a,
     ServerMismatch = 0x10017,
     RoomUnexist = 0x10014,
@@ -145,6 +156,7 @@ code_table! {
     StreamTypeMismatch = 0x1002b,
     OutOfResources = 0x1002d,
     NetworkException = 0x1002e,
+    ErrorAuthFailed = 0x10035,
     LongTimeNoReSponse = 0x10037,
 }
 

@@ -6,8 +6,10 @@
 
 pub mod codes;
 pub mod frame;
+pub mod login;
 pub mod media;
 pub mod message;
+pub mod scram;
 
 /// Generated from `proto/conference.proto`.
 #[allow(clippy::all, missing_docs)]
@@ -20,7 +22,7 @@ pub use frame::{FrameError, FrameKind, RawFrame};
 pub use media::{MediaHeader, MediaType};
 
 /// Version carried in `Hello`; the MCU refuses any other with `retCode_ServerMismatch`.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Default TCP port of the MCU.
 pub const DEFAULT_PORT: u16 = 6870;

@@ -77,13 +77,18 @@ fn kind() -> impl Strategy<Value = i32> {
 
 fn client_body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        (any::<u32>(), text(), text(), text(), any::<bool>()).prop_map(|(v, c, u, p, d)| {
+        (any::<u32>(), text(), text(), any::<bool>()).prop_map(|(v, c, f, d)| {
             Body::Hello(pb::Hello {
                 protocol_version: v,
                 client_name: c,
-                username: u,
-                password: p,
                 stream_demand: d,
+                scram_first: f,
+            })
+        }),
+        (text(), text()).prop_map(|(scram_final, password)| {
+            Body::Authenticate(pb::Authenticate {
+                scram_final,
+                password,
             })
         }),
         any::<u32>().prop_map(|room_id| Body::JoinRoom(pb::JoinRoom { room_id })),
@@ -198,6 +203,7 @@ fn server_body() -> impl Strategy<Value = SBody> {
                     rooms,
                     server_name,
                     stream_demand,
+                    scram_final: String::new(),
                 })
             },
         );

@@ -10,20 +10,29 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use conference_proto::frame::{FrameKind, RawFrame, decode_frame, encode_control};
+use conference_proto::login::{ClientLogin, LoginParams, Next};
 use conference_proto::media::{MediaFrame, MediaHeader};
 use conference_proto::message::decode_server;
 use conference_proto::pb::{self, client_message, server_message};
+use conference_proto::scram::ChannelBinding;
 use conference_proto::{ErrorCode, PROTOCOL_VERSION};
 use parking_lot::{Condvar, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::{
+    AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter, ReadHalf, WriteHalf,
+};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch};
 
 use crate::media::MediaQueue;
 use crate::requests::{self, Pending, RequestKind};
 use crate::session::Shared;
+use crate::tls::{self, TlsFailure, TlsMode, TlsSettings};
 use crate::uplink::Uplink;
+
+/// The byte stream to the MCU: TCP, or TLS over TCP.
+pub(crate) trait Link: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Link for T {}
+type BoxedLink = Box<dyn Link>;
 
 /// Heartbeats that may be missed before the MCU is declared dead.
 const MISSED_HEARTBEATS: u32 = 3;
@@ -43,6 +52,7 @@ pub(crate) struct ConnectParams {
     pub port: u16,
     pub username: String,
     pub password: String,
+    pub tls: TlsSettings,
 }
 
 /// A one-shot flag a thread can wait on with a timeout.
@@ -215,7 +225,7 @@ pub(crate) async fn run(
     }
     let _ = reply.send(Ok(()));
 
-    let (mut reader, writer) = stream.into_split();
+    let (mut reader, writer) = tokio::io::split(stream);
     let writer = tokio::spawn(write_loop(
         writer,
         control_rx,
@@ -257,36 +267,31 @@ pub(crate) async fn run(
 async fn establish(
     params: &ConnectParams,
     withhold_unwatched: bool,
-) -> Result<(TcpStream, BytesMut, pb::LoginResult), ErrorCode> {
+) -> Result<(BoxedLink, BytesMut, pb::LoginResult), ErrorCode> {
     let addrs = resolve(&params.host, params.port).await?;
-    let mut stream = connect_any(&addrs).await?;
-    if let Err(err) = stream.set_nodelay(true) {
-        tracing::debug!(%err, "TCP_NODELAY not set");
-    }
-    let hello = pb::ClientMessage::request(
-        1,
-        client_message::Body::Hello(pb::Hello {
-            protocol_version: PROTOCOL_VERSION,
-            client_name: concat!("conference_sdk ", env!("CARGO_PKG_VERSION")).into(),
-            username: params.username.clone(),
-            password: params.password.clone(),
-            stream_demand: withhold_unwatched,
-        }),
-    );
-    stream
-        .write_all(&encode_control(&hello))
-        .await
-        .map_err(|_| ErrorCode::SockSendErr)?;
+    let (mut stream, binding) = open_link(&addrs, params).await?;
+    let (mut login, hello) = ClientLogin::start(&LoginParams {
+        client_name: concat!("conference_sdk ", env!("CARGO_PKG_VERSION")),
+        username: &params.username,
+        password: &params.password,
+        stream_demand: withhold_unwatched,
+        binding,
+        protocol_version: PROTOCOL_VERSION,
+    });
+    let mut awaiting = 1;
+    send_login_message(&mut stream, awaiting, hello).await?;
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
         while let Some(frame) = decode_frame(&mut buf).map_err(|_| ErrorCode::MsgErr)? {
             match decode_server(&frame).map_err(|_| ErrorCode::MsgErr)? {
-                server_message::Body::Response(response) if response.request_id == 1 => {
-                    ErrorCode::check(response.code)?;
-                    return match response.result {
-                        Some(pb::response::Result::Login(login)) => Ok((stream, buf, login)),
-                        _ => Err(ErrorCode::MsgErr),
-                    };
+                server_message::Body::Response(response) if response.request_id == awaiting => {
+                    match login.on_response(response)? {
+                        Next::Send(body) => {
+                            awaiting += 1;
+                            send_login_message(&mut stream, awaiting, body).await?;
+                        }
+                        Next::Done(result) => return Ok((stream, buf, result)),
+                    }
                 }
                 server_message::Body::Bye(bye) => {
                     return Err(ErrorCode::check(bye.code)
@@ -300,6 +305,48 @@ async fn establish(
         match stream.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return Err(ErrorCode::SockRecvErr),
             Ok(_) => {}
+        }
+    }
+}
+
+async fn send_login_message(
+    stream: &mut BoxedLink,
+    request_id: u32,
+    body: client_message::Body,
+) -> Result<(), ErrorCode> {
+    let frame = encode_control(&pb::ClientMessage::request(request_id, body));
+    stream
+        .write_all(&frame)
+        .await
+        .map_err(|_| ErrorCode::SockSendErr)?;
+    stream.flush().await.map_err(|_| ErrorCode::SockSendErr)
+}
+
+/// TCP, then TLS as the settings say (docs/SECURITY.md): `prefer` falls back to a new plain
+/// connection when the MCU does not offer TLS, unless a CA or pin is set.
+async fn open_link(
+    addrs: &[SocketAddr],
+    params: &ConnectParams,
+) -> Result<(BoxedLink, ChannelBinding), ErrorCode> {
+    let settings = &params.tls;
+    let tcp = connect_any(addrs).await?;
+    if settings.mode == TlsMode::Off {
+        return Ok((Box::new(tcp), ChannelBinding::None));
+    }
+    match tls::handshake(tcp, &params.host, settings).await {
+        Ok(tls) => Ok((
+            Box::new(tls.stream),
+            ChannelBinding::TlsExporter(tls.exporter),
+        )),
+        Err(TlsFailure::Refused(code)) => Err(code),
+        Err(TlsFailure::NotOffered) if settings.mode == TlsMode::Require || settings.verifies() => {
+            Err(ErrorCode::OpNotSupport)
+        }
+        Err(TlsFailure::NotOffered) => {
+            tracing::info!(
+                "the MCU offers no TLS: plain link (CONFERENCE_SDK_TLS=require refuses this)"
+            );
+            Ok((Box::new(connect_any(addrs).await?), ChannelBinding::None))
         }
     }
 }
@@ -345,7 +392,12 @@ pub(crate) fn is_host_name(host: &str) -> bool {
 async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, ErrorCode> {
     for addr in addrs {
         match TcpStream::connect(addr).await {
-            Ok(stream) => return Ok(stream),
+            Ok(stream) => {
+                if let Err(err) = stream.set_nodelay(true) {
+                    tracing::debug!(%err, "TCP_NODELAY not set");
+                }
+                return Ok(stream);
+            }
             Err(err) => tracing::debug!(%addr, %err, "connect failed"),
         }
     }
@@ -363,7 +415,7 @@ fn heartbeat_interval(ms: u32) -> Duration {
 async fn read_loop(
     shared: &Shared,
     conn: &Conn,
-    reader: &mut OwnedReadHalf,
+    reader: &mut ReadHalf<BoxedLink>,
     buf: &mut BytesMut,
     heartbeat: &mut Duration,
     mut close: watch::Receiver<bool>,
@@ -464,7 +516,7 @@ fn handle_frame(
 
 /// Writes control frames as they come and media frames in between; flushes when idle.
 async fn write_loop(
-    writer: OwnedWriteHalf,
+    writer: WriteHalf<BoxedLink>,
     mut control: mpsc::UnboundedReceiver<Bytes>,
     conn: Arc<Conn>,
     mut close: watch::Receiver<bool>,
@@ -506,7 +558,7 @@ async fn write_loop(
 }
 
 /// Reads and discards until the MCU closes its side.
-async fn drain(reader: &mut OwnedReadHalf) {
+async fn drain(reader: &mut ReadHalf<BoxedLink>) {
     let mut sink = [0u8; 4096];
     while let Ok(n) = reader.read(&mut sink).await {
         if n == 0 {

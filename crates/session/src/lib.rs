@@ -50,6 +50,7 @@ mod roster;
 mod runtime;
 mod session;
 mod stats;
+mod tls;
 mod uplink;
 
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub use gate::{DropStats, MediaBudget};
 pub use media::SendBudget;
 use parking_lot::Mutex;
 pub use stats::{SdkStats, StreamCount};
+pub use tls::{TlsMode, TlsSettings, parse_pin, pin_of, set_tls};
 pub use uplink::WithheldStats;
 
 use crate::cache::Cache;
@@ -371,11 +373,19 @@ impl Sdk {
                 .on_connect_failed(generation, ErrorCode::PortErr);
             return Err(ErrorCode::PortErr);
         }
+        let tls = match TlsSettings::effective() {
+            Ok(tls) => tls,
+            Err(code) => {
+                self.shared.on_connect_failed(generation, code);
+                return Err(code);
+            }
+        };
         let params = ConnectParams {
             host: host.to_owned(),
             port,
             username: username.to_owned(),
             password: password.to_owned(),
+            tls,
         };
         let (reply, answer) = sync_channel(1);
         runtime.spawn(connection::run(

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use conference_proto::frame::{FrameKind, decode_frame, encode_control};
+use conference_proto::login::{ClientLogin, LoginParams, Next};
 use conference_proto::media::{MediaFrame, MediaHeader, encode_media};
 use conference_proto::message::{StateId, decode_server};
 use conference_proto::pb::{self, client_message::Body, server_message::Body as ServerBody};
@@ -93,15 +94,27 @@ impl TestClient {
         (client, joined)
     }
 
-    /// Sends `Hello` and waits for its response.
+    /// Runs the login (`Hello`, then `Authenticate` if challenged, docs/PROTOCOL.md §2) and
+    /// returns the last response: a refusal, or the `LoginResult` (the MCU's SCRAM signature
+    /// checked: a bad one panics).
     pub fn hello(&mut self, version: u32, username: &str, password: &str) -> pb::Response {
-        self.request(Body::Hello(pb::Hello {
-            protocol_version: version,
-            client_name: "conference-testkit".into(),
-            username: username.into(),
-            password: password.into(),
+        let params = LoginParams {
             stream_demand: self.stream_demand,
-        }))
+            protocol_version: version,
+            ..LoginParams::new("conference-testkit", username, password)
+        };
+        let (mut login, hello) = ClientLogin::start(&params);
+        let mut response = self.request(hello);
+        loop {
+            if response.code != 0 {
+                return response;
+            }
+            match login.on_response(response.clone()) {
+                Ok(Next::Send(body)) => response = self.request(body),
+                Ok(Next::Done(_)) => return response,
+                Err(code) => panic!("login of {username} broke: {code} ({response:?})"),
+            }
+        }
     }
 
     pub fn join_room(&mut self, room: u32) -> Result<pb::RoomJoined, u32> {

@@ -4,9 +4,12 @@
 //!   loopback port, waits until it listens, and kills it on drop.
 //! - [`TestConfig`]: writes a configuration file with cheaply hashed passwords.
 //! - [`client::TestClient`]: a small blocking protocol-level client.
+//! - [`proxy`]: a recording TCP proxy and a TLS man in the middle; [`pki`]: test certificates.
 
 pub mod client;
+pub mod pki;
 mod process;
+pub mod proxy;
 
 pub use process::{McuProcess, SpawnOptions, mcu_binary};
 
@@ -18,8 +21,27 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-/// An argon2id PHC hash with a tiny cost (tests only: fast even in debug builds).
+/// A SCRAM-SHA-256 verifier at RFC 7677's minimum cost (4096 iterations), cached per
+/// password: what a test account's `password_hash` holds.
 pub fn hash_password_cheap(password: &str) -> String {
+    static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = cache.get_or_insert_with(HashMap::new);
+    cache
+        .entry(password.to_string())
+        .or_insert_with(|| {
+            conference_proto::scram::Verifier::generate(
+                password,
+                conference_proto::scram::MIN_ITERATIONS,
+            )
+            .encode()
+        })
+        .clone()
+}
+
+/// A legacy argon2id PHC hash with a tiny cost (what configurations held before SCRAM;
+/// such an account logs in over TLS only).
+pub fn hash_password_legacy(password: &str) -> String {
     static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
     let cache = cache.get_or_insert_with(HashMap::new);
@@ -45,6 +67,8 @@ pub struct TestAccount {
     pub chair: bool,
     /// A fixed `id` in the file; `None`: the MCU assigns one (from 10001).
     pub id: Option<u32>,
+    /// Stored as a legacy argon2 hash instead of a SCRAM verifier.
+    pub legacy: bool,
 }
 
 /// One room of a [`TestConfig`].
@@ -65,6 +89,8 @@ pub struct TestConfig {
     pub accounts: Vec<TestAccount>,
     pub rooms: Vec<TestRoom>,
     pub heartbeat_ms: Option<u32>,
+    /// Appended to the file as is (`[tls]`, `[login]` sections).
+    pub extra: String,
 }
 
 impl TestConfig {
@@ -90,6 +116,7 @@ impl TestConfig {
             nickname: None,
             chair,
             id: None,
+            legacy: false,
         });
         self
     }
@@ -115,6 +142,23 @@ impl TestConfig {
         self
     }
 
+    /// Stores `username`'s password as a legacy argon2 hash.
+    pub fn legacy(mut self, username: &str) -> Self {
+        for account in &mut self.accounts {
+            if account.username == username {
+                account.legacy = true;
+            }
+        }
+        self
+    }
+
+    /// Appends TOML (sections the builder has no method for).
+    pub fn extra(mut self, toml: &str) -> Self {
+        self.extra.push_str(toml);
+        self.extra.push('\n');
+        self
+    }
+
     pub fn heartbeat_ms(mut self, ms: u32) -> Self {
         self.heartbeat_ms = Some(ms);
         self
@@ -136,7 +180,11 @@ impl TestConfig {
             let _ = writeln!(
                 text,
                 "password_hash = {:?}\nchair = {}\n",
-                hash_password_cheap(&a.password),
+                if a.legacy {
+                    hash_password_legacy(&a.password)
+                } else {
+                    hash_password_cheap(&a.password)
+                },
                 a.chair
             );
         }
@@ -154,6 +202,7 @@ impl TestConfig {
             }
             text.push('\n');
         }
+        text.push_str(&self.extra);
         text
     }
 }

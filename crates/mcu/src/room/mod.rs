@@ -58,6 +58,8 @@ pub enum Input {
         user: UserId,
         /// The client asked for `StreamDemand` (it withholds unwatched streams).
         stream_demand: bool,
+        /// The SCRAM server-final-message for `LoginResult` (empty after a legacy login).
+        scram_final: String,
     },
     /// A request of a logged-in connection.
     Request {
@@ -240,7 +242,8 @@ impl Core {
                 request_id,
                 user,
                 stream_demand,
-            } => self.login(now, conn, request_id, user, stream_demand),
+                scram_final,
+            } => self.login(now, conn, request_id, user, stream_demand, scram_final),
             Input::Request {
                 conn,
                 request_id,
@@ -337,7 +340,7 @@ impl Core {
         };
         let room = session.room;
         let result = match body {
-            Body::Hello(_) => Err(ErrorCode::ReloginedErr),
+            Body::Hello(_) | Body::Authenticate(_) => Err(ErrorCode::ReloginedErr),
             Body::JoinRoom(req) => return self.join(&caller, req.room_id),
             Body::LeaveRoom(_) => self.leave(&caller),
             Body::Pong(_) | Body::Goodbye(_) => return,
@@ -378,6 +381,7 @@ impl Core {
             }
             Body::Transparent(req) => self.transparent(caller, room, req),
             Body::Hello(_)
+            | Body::Authenticate(_)
             | Body::JoinRoom(_)
             | Body::LeaveRoom(_)
             | Body::Pong(_)

@@ -47,6 +47,8 @@ fn config() -> Config {
     };
     Config {
         admin: Default::default(),
+        tls: Default::default(),
+        login: Default::default(),
         server_name: "test".into(),
         heartbeat_ms: 1000,
         max_connections: 100,
@@ -146,6 +148,7 @@ impl World {
             request_id: 1,
             user,
             stream_demand: self.stream_demand,
+            scram_final: String::new(),
         });
         let resp = self.response(conn);
         assert_eq!(resp.code, OK);
@@ -689,6 +692,7 @@ fn second_login_wins() {
         request_id: 1,
         user: A,
         stream_demand: false,
+        scram_final: String::new(),
     });
     let old = w.events(A);
     assert_eq!(old[0].state, StateId::RoomExit.id());

@@ -32,6 +32,9 @@ pub struct Counters {
     pub logins_refused_password: AtomicU64,
     pub logins_refused_version: AtomicU64,
     pub logins_refused_timeout: AtomicU64,
+    pub logins_refused_throttled: AtomicU64,
+    /// TLS handshakes completed on the client port.
+    pub tls_connections: AtomicU64,
     pub heartbeat_rtt: RttHistogram,
 }
 
@@ -719,7 +722,18 @@ fn metrics(state: &AdminState, snap: &Snapshot) -> String {
             ),
             format!("{{reason=\"version\"}} {}", load(&c.logins_refused_version)),
             format!("{{reason=\"timeout\"}} {}", load(&c.logins_refused_timeout)),
+            format!(
+                "{{reason=\"throttled\"}} {}",
+                load(&c.logins_refused_throttled)
+            ),
         ],
+    );
+    gauge(
+        &mut out,
+        "tls_connections_total",
+        "Client connections that completed a TLS 1.3 handshake.",
+        "counter",
+        &[format!(" {}", load(&c.tls_connections))],
     );
     gauge(
         &mut out,

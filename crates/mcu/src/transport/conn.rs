@@ -10,16 +10,20 @@ use conference_proto::frame::{FRAME_HEADER_LEN, FrameKind, RawFrame, decode_fram
 use conference_proto::media::MediaHeader;
 use conference_proto::message::decode_client;
 use conference_proto::pb::client_message::Body;
+use conference_proto::scram::{ChannelBinding, ClientHello, ServerFirst};
 use conference_proto::{ErrorCode, PROTOCOL_VERSION, pb};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::credentials::Challenge;
 use super::forward::{Forwarder, RouteTable};
 use super::hub::{HubMsg, bye};
 use super::queue::OutQueue;
+use super::socket::{self, ReadHalf};
+use super::throttle::Admission;
+use super::tls::{self, Link, Refusal};
 use super::{Shared, writer};
 use crate::room::{ConnId, Input};
 use crate::signal::SignalMeter;
@@ -50,7 +54,29 @@ enum End {
 
 pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
-    let (mut reader, writer_half) = stream.into_split();
+    let tls = shared.tls.read().clone();
+    let login_deadline = Instant::now() + shared.auth_timeout;
+    let (link, binding) = match tls::classify(stream, &tls, login_deadline).await {
+        Ok(Link::Plain(stream)) => (socket::split_tcp(stream), ChannelBinding::None),
+        Ok(Link::Tls { socket, binding }) => {
+            shared
+                .counters
+                .tls_connections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (socket::split_unix(socket), binding)
+        }
+        Err(refusal) => {
+            if let Refusal::Idle(_) = refusal {
+                shared
+                    .counters
+                    .logins_refused_timeout
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            refuse_link(refusal, peer, conn).await;
+            return;
+        }
+    };
+    let ((mut reader, writer_half), binding) = (link, binding);
     let writer_half = Arc::new(writer_half);
     let out = Arc::new(OutQueue::with_socket(writer_half.clone()));
     let (routes_tx, mut routes_rx) = watch::channel(Arc::new(RouteTable::default()));
@@ -74,6 +100,10 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
         out: &out,
         shared: &shared,
         forwarder: Forwarder::new(shared.stats.clone()),
+        peer,
+        binding,
+        login_deadline,
+        auth_request_id: 0,
     };
     let end = conn_state.serve(&mut routes_rx).await;
     drop(conn_state);
@@ -86,7 +116,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
     match &end {
         End::Gone(why) => tracing::debug!(conn, %peer, "connection closed: {why}"),
         End::Violation(_, why) => tracing::warn!(conn, %peer, "protocol violation, closing: {why}"),
-        End::Refused(code) => tracing::info!(conn, %peer, "login refused: {code}"),
+        End::Refused(code) => tracing::debug!(conn, %peer, "closed after the refusal: {code}"),
         End::Dead => tracing::info!(conn, %peer, "no heartbeat for 3 intervals, closing"),
         End::Goodbye => tracing::debug!(conn, %peer, "client said goodbye"),
         End::ByServer => tracing::debug!(conn, %peer, "closed by the server"),
@@ -118,14 +148,58 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
     let _ = tokio::time::timeout(Duration::from_secs(2), linger).await;
 }
 
+/// Closes a connection that never reached the login, saying why in the log (and, to a
+/// plain client of a TLS-only MCU, in a `Bye`).
+async fn refuse_link(refusal: Refusal, peer: SocketAddr, conn: ConnId) {
+    match refusal {
+        Refusal::Gone => tracing::debug!(conn, %peer, "closed before its first byte"),
+        Refusal::Idle(stream) => {
+            tracing::info!(conn, %peer, "no login within the time limit, closing");
+            say_bye(stream, ErrorCode::Timeout).await;
+        }
+        Refusal::TlsUnavailable => {
+            tracing::info!(conn, %peer, "TLS offered, but no certificate is configured: closing")
+        }
+        Refusal::Handshake(why) => tracing::warn!(conn, %peer, "TLS handshake failed: {why}"),
+        Refusal::PlainRefused(stream) => {
+            tracing::warn!(conn, %peer, "plain connection refused: tls.require is set");
+            say_bye(stream, ErrorCode::OpNotSupport).await;
+        }
+    }
+}
+
+/// `Bye{code}` on a connection that never reached its connection task, then the close.
+async fn say_bye(mut stream: TcpStream, code: ErrorCode) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = stream.write_all(&bye(code)).await;
+        let _ = stream.shutdown().await;
+        // Read what the client sent meanwhile, so the close does not become a reset that
+        // swallows the Bye.
+        let mut sink = [0u8; 4096];
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 struct Connection<'a> {
     conn: ConnId,
-    reader: &'a mut OwnedReadHalf,
+    peer: SocketAddr,
+    /// The link as this side sees it: what the client's SCRAM binding must match.
+    binding: ChannelBinding,
+    reader: &'a mut ReadHalf,
     buf: BytesMut,
     chunk: usize,
     out: &'a Arc<OutQueue>,
     shared: &'a Shared,
     forwarder: Forwarder,
+    /// The whole login (TLS handshake included) must be over by then.
+    login_deadline: Instant,
+    /// The request id of the `Authenticate`, which the `LoginResult` answers.
+    auth_request_id: u32,
 }
 
 impl Connection<'_> {
@@ -162,11 +236,10 @@ impl Connection<'_> {
             .map_err(|err| End::Violation(ErrorCode::MsgErr, err.to_string()))
     }
 
-    /// Until a `Hello` with a good version and good credentials has arrived.
-    async fn login(&mut self) -> Result<(), End> {
-        let deadline = Instant::now() + self.shared.auth_timeout;
+    /// The next control message before the login: media, or nothing in time, breaks it.
+    async fn login_message(&mut self, deadline: Instant) -> Result<(u32, Body), End> {
         let out = self.out.clone();
-        let hello = tokio::time::timeout_at(deadline, async {
+        tokio::time::timeout_at(deadline, async {
             loop {
                 if let Some(frame) = self.next_frame()? {
                     if frame.kind != FrameKind::Control {
@@ -175,14 +248,8 @@ impl Connection<'_> {
                             "media before login".into(),
                         ));
                     }
-                    return match decode_client(&frame) {
-                        Ok((request_id, Body::Hello(hello))) => Ok((request_id, hello)),
-                        Ok(_) => Err(End::Violation(
-                            ErrorCode::NotLoginErr,
-                            "first message is not Hello".into(),
-                        )),
-                        Err(err) => Err(End::Violation(ErrorCode::MsgErr, err.to_string())),
-                    };
+                    return decode_client(&frame)
+                        .map_err(|err| End::Violation(ErrorCode::MsgErr, err.to_string()));
                 }
                 tokio::select! {
                     _ = out.closed() => return Err(End::ByServer),
@@ -191,46 +258,142 @@ impl Connection<'_> {
             }
         })
         .await
-        .map_err(|_| {
-            End::Violation(ErrorCode::Timeout, "no login within the time limit".into())
-        })??;
-        let (request_id, hello) = hello;
+        .map_err(|_| End::Violation(ErrorCode::Timeout, "no login within the time limit".into()))?
+    }
+
+    /// `Hello`, `Challenge`, `Authenticate`, `LoginResult` (docs/PROTOCOL.md §2), throttled
+    /// per address and account (`super::throttle`).
+    async fn login(&mut self) -> Result<(), End> {
+        let deadline = self.login_deadline;
+        let (request_id, hello) = match self.login_message(deadline).await? {
+            (request_id, Body::Hello(hello)) => (request_id, hello),
+            _ => {
+                return Err(End::Violation(
+                    ErrorCode::NotLoginErr,
+                    "first message is not Hello".into(),
+                ));
+            }
+        };
         if hello.protocol_version != PROTOCOL_VERSION {
-            self.shared
-                .counters
-                .logins_refused_version
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.count(&self.shared.counters.logins_refused_version);
             self.respond(request_id, ErrorCode::ServerMismatch);
             return Err(End::Refused(ErrorCode::ServerMismatch));
         }
-        let credentials = self.shared.credentials.read().clone();
-        let verified = tokio::time::timeout_at(
-            deadline,
-            credentials.verify(&hello.username, hello.password),
-        )
-        .await
-        .map_err(|_| End::Violation(ErrorCode::Timeout, "no login within the time limit".into()))?;
-        let Some(user) = verified else {
-            self.shared
-                .counters
-                .logins_refused_password
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.respond(request_id, ErrorCode::UserPasswordErr);
-            return Err(End::Refused(ErrorCode::UserPasswordErr));
+        let Ok(client_first) = ClientHello::parse(&hello.scram_first) else {
+            return Err(End::Violation(
+                ErrorCode::MsgErr,
+                "Hello without a valid SCRAM client-first-message".into(),
+            ));
         };
-        tracing::info!(conn = self.conn, user, username = %hello.username, client = %hello.client_name, "logged in");
-        self.shared
-            .counters
-            .logins_accepted
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let username = client_first.username.clone();
+        let admission =
+            self.shared
+                .throttle
+                .lock()
+                .admit(self.peer.ip(), &username, Instant::now(), deadline);
+        match admission {
+            Admission::At(slot) => tokio::time::sleep_until(slot).await,
+            Admission::Refused => {
+                tracing::warn!(conn = self.conn, peer = %self.peer, username, "login refused: too many failed logins, throttled");
+                self.count(&self.shared.counters.logins_refused_throttled);
+                self.respond(request_id, ErrorCode::MuchVisitedErr);
+                return Err(End::Refused(ErrorCode::MuchVisitedErr));
+            }
+        }
+        let tls = matches!(self.binding, ChannelBinding::TlsExporter(_));
+        let credentials = self.shared.credentials.read().clone();
+        let (user, scram_final) = match credentials.challenge(&username, tls) {
+            Challenge::Scram { user, verifier } => {
+                let (server, server_first) = ServerFirst::start(client_first, verifier);
+                self.challenge(request_id, server_first, false);
+                let (request_id, authenticate) = self.authenticate(deadline).await?;
+                match (user, server.finish(&authenticate.scram_final, self.binding)) {
+                    (Some(user), Ok(server_final)) => (user, server_final),
+                    (_, result) => {
+                        let why = result
+                            .err()
+                            .map_or("not an account".to_string(), |e| e.to_string());
+                        return Err(self.refuse_login(request_id, &username, &why));
+                    }
+                }
+            }
+            Challenge::Legacy { user, hash } => {
+                self.challenge(request_id, String::new(), true);
+                let (request_id, authenticate) = self.authenticate(deadline).await?;
+                let verified = tokio::time::timeout_at(
+                    deadline,
+                    credentials.verify_legacy(hash, authenticate.password),
+                )
+                .await
+                .unwrap_or(false);
+                if !verified {
+                    return Err(self.refuse_login(
+                        request_id,
+                        &username,
+                        "wrong password (legacy)",
+                    ));
+                }
+                (user, String::new())
+            }
+        };
+        self.shared.throttle.lock().succeeded(&username);
+        tracing::info!(conn = self.conn, user, username, client = %hello.client_name, tls, "logged in");
+        self.count(&self.shared.counters.logins_accepted);
         self.forwarder.set_sender_withholds(hello.stream_demand);
         self.to_hub(Input::Login {
             conn: self.conn,
-            request_id,
+            request_id: self.auth_request_id,
             user,
             stream_demand: hello.stream_demand,
+            scram_final,
         })
         .await
+    }
+
+    /// Answers the `Hello` with the challenge.
+    fn challenge(&self, request_id: u32, scram_first: String, legacy: bool) {
+        let message = pb::ServerMessage::response(
+            request_id,
+            0,
+            Some(pb::response::Result::Challenge(pb::Challenge {
+                scram_first,
+                legacy,
+            })),
+        );
+        let _ = self
+            .out
+            .push_control(conference_proto::frame::encode_control(&message));
+    }
+
+    /// The `Authenticate` that must follow the challenge.
+    async fn authenticate(&mut self, deadline: Instant) -> Result<(u32, pb::Authenticate), End> {
+        match self.login_message(deadline).await? {
+            (request_id, Body::Authenticate(authenticate)) => {
+                self.auth_request_id = request_id;
+                Ok((request_id, authenticate))
+            }
+            _ => Err(End::Violation(
+                ErrorCode::NotLoginErr,
+                "the challenge was not answered by Authenticate".into(),
+            )),
+        }
+    }
+
+    /// A failed login: counted, throttled, logged once with the address, answered with the
+    /// one code for every reason (unknown name and wrong password look alike).
+    fn refuse_login(&self, request_id: u32, username: &str, why: &str) -> End {
+        self.shared
+            .throttle
+            .lock()
+            .failed(self.peer.ip(), username, Instant::now());
+        tracing::warn!(conn = self.conn, peer = %self.peer, username, "login refused: {why}");
+        self.count(&self.shared.counters.logins_refused_password);
+        self.respond(request_id, ErrorCode::UserPasswordErr);
+        End::Refused(ErrorCode::UserPasswordErr)
+    }
+
+    fn count(&self, counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn respond(&self, request_id: u32, code: ErrorCode) {

@@ -7,6 +7,9 @@ mod credentials;
 pub mod forward;
 mod hub;
 pub mod queue;
+mod socket;
+pub mod throttle;
+pub mod tls;
 mod writer;
 
 use std::future::Future;
@@ -51,6 +54,9 @@ pub(crate) struct Shared {
     counters: Arc<admin::Counters>,
     auth_timeout: Duration,
     heartbeat: Duration,
+    throttle: parking_lot::Mutex<throttle::LoginThrottle>,
+    /// Replaced on reload (a renewed certificate needs no restart).
+    tls: parking_lot::RwLock<tls::TlsServer>,
 }
 
 /// Serves `listener` until `shutdown` resolves; then every client is told
@@ -84,6 +90,8 @@ pub async fn serve_with_admin(
         counters: counters.clone(),
         auth_timeout: options.auth_timeout,
         heartbeat: Duration::from_millis(u64::from(config.heartbeat_ms)),
+        throttle: parking_lot::Mutex::new(throttle::LoginThrottle::new(config.login.policy())),
+        tls: parking_lot::RwLock::new(tls::TlsServer::load(&config.tls)?),
     });
     let (reload_tx, mut reload_rx) = mpsc::channel::<admin::ReloadReply>(4);
     let admin_state = Arc::new(admin::AdminState::new(
@@ -187,6 +195,15 @@ async fn reload(
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
+    let tls = match tls::TlsServer::load(&config.tls) {
+        Ok(tls) => tls,
+        Err(err) => {
+            tracing::error!("reload refused, keeping the running configuration: {err:#}");
+            return Err(format!("{err:#}"));
+        }
+    };
+    *shared.tls.write() = tls;
+    *shared.throttle.lock() = throttle::LoginThrottle::new(config.login.policy());
     *shared.credentials.write() = Arc::new(Credentials::new(&config.accounts));
     admin_state.set_accounts(config.admin.accounts.clone());
     tracing::info!(

@@ -19,9 +19,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::socket::WriteHalf;
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 /// Control backlog (bytes) after which the connection is closed.
@@ -68,7 +68,7 @@ struct Inner {
     owner: Owner,
     /// For direct writes; `None` without a socket (tests) and once finished or aborted, so
     /// the descriptor's write side closes with the writer.
-    socket: Option<Arc<OwnedWriteHalf>>,
+    socket: Option<Arc<WriteHalf>>,
 }
 
 impl Inner {
@@ -121,7 +121,7 @@ impl OutQueue {
 
     /// A queue whose media frames may be written straight to `socket` (shared with the
     /// connection's writer task).
-    pub fn with_socket(socket: Arc<OwnedWriteHalf>) -> Self {
+    pub fn with_socket(socket: Arc<WriteHalf>) -> Self {
         let queue = OutQueue::new();
         queue.inner.lock().socket = Some(socket);
         queue
@@ -186,7 +186,7 @@ impl OutQueue {
     }
 
     /// The fast path, holding [`Owner::Direct`]: one non-blocking write, the rest queued.
-    fn write_direct(&self, socket: &OwnedWriteHalf, frame: Bytes) {
+    fn write_direct(&self, socket: &WriteHalf, frame: Bytes) {
         // `WouldBlock` (socket buffer full): the writer waits for room. Any other error: the
         // writer meets it again on its own write and closes the connection.
         let written = socket.try_write(&frame).unwrap_or(0);
@@ -374,7 +374,7 @@ mod tests {
     /// A connected loopback pair: the server side's write half (shared, as a connection has
     /// it) and the client side, whose receive buffer is small so large writes stay partial.
     async fn socket_pair() -> (
-        Arc<OwnedWriteHalf>,
+        Arc<WriteHalf>,
         tokio::net::tcp::OwnedReadHalf,
         tokio::net::TcpStream,
     ) {
@@ -387,7 +387,7 @@ mod tests {
             .unwrap();
         let (server, _) = listener.accept().await.unwrap();
         let (read, write) = server.into_split();
-        (Arc::new(write), read, client)
+        (Arc::new(WriteHalf::Tcp(write)), read, client)
     }
 
     async fn read_to_end(mut client: tokio::net::TcpStream) -> Vec<u8> {

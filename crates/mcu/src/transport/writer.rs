@@ -8,9 +8,9 @@ use std::io::{self, IoSlice};
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
-use tokio::net::tcp::OwnedWriteHalf;
 
 use super::queue::{OutQueue, Take};
+use super::socket::WriteHalf;
 
 /// Frames per batch (and iovecs per write).
 const MAX_BATCH: usize = 64;
@@ -19,7 +19,7 @@ const MAX_BATCH_BYTES: usize = 512 * 1024;
 
 /// Returns once the queue is finished or the socket failed; the write side is shut down when
 /// the last handle of `socket` goes (the queue gives its own up when it finishes or aborts).
-pub async fn run(socket: Arc<OwnedWriteHalf>, out: Arc<OutQueue>) {
+pub async fn run(socket: Arc<WriteHalf>, out: Arc<OutQueue>) {
     let mut batch: Vec<Bytes> = Vec::new();
     loop {
         match out.take(&mut batch, MAX_BATCH, MAX_BATCH_BYTES) {
@@ -42,7 +42,7 @@ pub async fn run(socket: Arc<OwnedWriteHalf>, out: Arc<OutQueue>) {
 }
 
 /// Writes every frame of `batch` (partial writes resumed), then empties it.
-async fn write_batch(socket: &OwnedWriteHalf, batch: &mut Vec<Bytes>) -> io::Result<()> {
+async fn write_batch(socket: &WriteHalf, batch: &mut Vec<Bytes>) -> io::Result<()> {
     let mut first = 0;
     while first < batch.len() {
         let mut written = {

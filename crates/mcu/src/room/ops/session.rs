@@ -10,6 +10,7 @@ impl Core {
         request_id: u32,
         user: UserId,
         stream_demand: bool,
+        scram_final: String,
     ) {
         if self.sessions.contains_key(&conn) {
             self.outbox
@@ -55,6 +56,7 @@ impl Core {
             rooms: self.room_infos(),
             server_name: self.server_name.clone(),
             stream_demand,
+            scram_final,
         };
         let result = Some(pb::response::Result::Login(login));
         self.outbox
