@@ -5,7 +5,9 @@
 #
 # Builds the library for aarch64-unknown-linux-gnu or armv7-unknown-linux-gnueabihf with
 # Debian's rustc-web (its standard library for the target installs by multi-arch: rustup
-# cannot fetch targets here) and the Debian cross gcc, libopus cross-built by its cmake build.
+# cannot fetch targets here), libopus cross-built by its cmake build: aarch64 linked by
+# cargo-zigbuild against glibc 2.17 (PyPI's ziglang, installed the first time), armv7 by the
+# Debian cross gcc.
 # The first run installs what it needs (root: dpkg --add-architecture, apt-get). Prints the
 # path of the built .so on its last line. With --test it then runs that target's leg:
 # tests/cross_arm.rs (ABI layout and exported symbols of the cross .so, and the C harness
@@ -31,6 +33,9 @@ case "$target_name" in
         gnu=aarch64-linux-gnu
         debarch=arm64
         qemu=qemu-aarch64
+        # Linked by cargo-zigbuild against glibc 2.17 (Rust's own minimum): the library
+        # loads on old recorder firmware. The test programs use the Debian cross gcc.
+        glibc=2.17
         ;;
     armv7)
         triple=armv7-unknown-linux-gnueabihf
@@ -40,6 +45,8 @@ case "$target_name" in
         # libopus's ARM intrinsics need NEON, which the gnueabihf baseline (VFPv3-D16) does
         # not enable: build it for NEON (every Cortex-A7/A9/A53-class recorder has it).
         export CFLAGS_armv7_unknown_linux_gnueabihf="-mfpu=neon"
+        # The Debian cross toolchain's glibc (docs/SHIPPING.md).
+        glibc=
         ;;
     *)
         echo "usage: $0 aarch64|armv7 [--release] [--test]" >&2
@@ -66,14 +73,21 @@ target_dir=${CARGO_TARGET_DIR:-$PWD/target}/cross
 upper=$(echo "$triple" | tr 'a-z-' 'A-Z_')
 lower=$(echo "$triple" | tr '-' '_')
 export RUSTC=/usr/bin/rustc
-export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc"
-export "CC_${lower}=$gnu-gcc"
-export "AR_${lower}=$gnu-ar"
 flag=()
 [ "$profile" = release ] && flag=(--release)
-echo "== cargo build -p conference_sdk --target $triple ($profile, $(/usr/bin/rustc --version))" >&2
 start=$(date +%s)
-CARGO_TARGET_DIR=$target_dir cargo build -p conference_sdk --target "$triple" "${flag[@]}" >&2
+if [ -n "$glibc" ]; then
+    # shellcheck source=zig-tools.sh
+    . scripts/zig-tools.sh
+    echo "== cargo zigbuild -p conference_sdk --target $triple.$glibc ($profile, $(/usr/bin/rustc --version))" >&2
+    CARGO_TARGET_DIR=$target_dir cargo zigbuild -p conference_sdk --target "$triple.$glibc" "${flag[@]}" >&2
+else
+    export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc"
+    export "CC_${lower}=$gnu-gcc"
+    export "AR_${lower}=$gnu-ar"
+    echo "== cargo build -p conference_sdk --target $triple ($profile, $(/usr/bin/rustc --version))" >&2
+    CARGO_TARGET_DIR=$target_dir cargo build -p conference_sdk --target "$triple" "${flag[@]}" >&2
+fi
 dir=debug
 [ "$profile" = release ] && dir=release
 lib=$target_dir/$triple/$dir/libconference_sdk.so

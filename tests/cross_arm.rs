@@ -22,19 +22,42 @@ struct Leg {
     name: &'static str,
     gnu: &'static str,
     qemu: &'static str,
+    /// The highest glibc symbol version the library may need (`scripts/cross.sh` links
+    /// aarch64 with cargo-zigbuild against 2.17; armv7 gets the cross toolchain's).
+    glibc_floor: Option<&'static str>,
 }
 
 const AARCH64: Leg = Leg {
     name: "aarch64",
     gnu: "aarch64-linux-gnu",
     qemu: "qemu-aarch64",
+    glibc_floor: Some("2.17"),
 };
 
 const ARMV7: Leg = Leg {
     name: "armv7",
     gnu: "arm-linux-gnueabihf",
     qemu: "qemu-arm",
+    glibc_floor: None,
 };
+
+/// The highest `GLIBC_x.y` version `library` requires (`objdump -T`).
+fn glibc_needed(library: &Path) -> (u32, u32) {
+    let output = run(Command::new("objdump").arg("-T").arg(library));
+    String::from_utf8_lossy(&output.stdout)
+        .split("GLIBC_")
+        .skip(1)
+        .filter_map(|rest| {
+            let version: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+            Some((parts.next()??, parts.next().flatten().unwrap_or(0)))
+        })
+        .max()
+        .expect("a glibc-linked library")
+}
 
 impl Leg {
     fn gcc(&self) -> String {
@@ -98,6 +121,20 @@ fn leg(leg: &Leg) {
     );
     // The same functions as the x86-64 build: the 29 of the document and the additions.
     assert_eq!(exported(&library), exported(&shared_library()));
+    let needed = glibc_needed(&library);
+    eprintln!(
+        "{}: the library needs GLIBC_{}.{}",
+        leg.name, needed.0, needed.1
+    );
+    if let Some(floor) = leg.glibc_floor {
+        let (major, minor) = floor.split_once('.').unwrap();
+        let floor = (major.parse().unwrap(), minor.parse().unwrap());
+        assert!(
+            needed <= floor,
+            "{}: needs GLIBC_{needed:?} > {floor:?}",
+            leg.name
+        );
+    }
 
     // The layout of every type, as the target's C compiler lays it out.
     let dir = scratch(&format!("cross-{}", leg.name));

@@ -35,6 +35,8 @@ static void check(const char *what, long long got, long long want)
 /* The document's prototypes, as it writes them: a conflicting type is a compile error. */
 ret_code_e init(const audio_mixer_props_t *pmixer_props, const conference_event_handler_t *pevent_handler);
 ret_code_e uninit();
+/* The prefixed additions (a conflicting type is a compile error too). */
+ret_code_e conference_set_tls(int mode, const char *ca_file, const char *pin);
 ret_code_e connect_MCU(const char* pserver_ddr, int server_port, const char* pusername,
                         const char* ppassWord);
 ret_code_e disconnect_MCU();
@@ -242,6 +244,12 @@ int main(void)
 
     ENUM_IS(INVITE_TYPE_VIDEO, 0);
     ENUM_IS(INVITE_TYPE_AUDIO, 1);
+
+    /* conference_set_tls() (a prefixed addition, docs/SECURITY.md). */
+    ENUM_IS(CONFERENCE_TLS_ENV, -1);
+    ENUM_IS(CONFERENCE_TLS_OFF, 0);
+    ENUM_IS(CONFERENCE_TLS_PREFER, 1);
+    ENUM_IS(CONFERENCE_TLS_REQUIRE, 2);
 
     /* Section 四, every code. */
     ENUM_IS(retCode_Success, 0);
