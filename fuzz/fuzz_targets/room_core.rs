@@ -14,6 +14,9 @@ use libfuzzer_sys::fuzz_target;
 
 fn config() -> Config {
     Config {
+        admin: Default::default(),
+        tls: Default::default(),
+        login: Default::default(),
         server_name: "fuzz".into(),
         heartbeat_ms: 1000,
         max_connections: 100,
@@ -63,6 +66,7 @@ fuzz_target!(|data: &[u8]| {
                 request_id: 1,
                 user: conn as u32,
                 stream_demand: conn % 2 == 0,
+                scram_final: String::new(),
             },
             &mut out,
         );
@@ -86,6 +90,7 @@ fuzz_target!(|data: &[u8]| {
                     request_id: 9,
                     user: conn as u32,
                     stream_demand: true,
+                    scram_final: String::new(),
                 },
                 &mut out,
             ),

@@ -10,18 +10,16 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use bytes::{Bytes, BytesMut};
-use conference_proto::frame::{FrameKind, decode_frame, encode_control};
-use conference_proto::login::{ClientLogin, LoginParams, Next};
-use conference_proto::media::{MediaFrame, encode_media};
-use conference_proto::message::decode_server;
+use bytes::Bytes;
+use conference_proto::client::{ClientConn, ClientEvent, Timing};
+use conference_proto::login::LoginParams;
+use conference_proto::media::encode_media;
 use conference_proto::pb::client_message::Body;
-use conference_proto::pb::server_message;
-use conference_proto::{MediaHeader, MediaType, pb};
+use conference_proto::{ErrorCode, MediaHeader, MediaType, pb};
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
@@ -38,14 +36,18 @@ use crate::workload::StreamKind;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Pending = Mutex<HashMap<u32, oneshot::Sender<pb::Response>>>;
+/// A request for the connection's driver task.
+struct Command {
+    body: Body,
+    reply: oneshot::Sender<Result<pb::Response, ErrorCode>>,
+}
 
-/// One protocol-level connection to the MCU.
+/// One protocol-level connection to the MCU: a [`ClientConn`] driven by one task, media
+/// written straight to the socket's writer.
 pub struct RawClient {
     pub user_id: u32,
     out: mpsc::UnboundedSender<Bytes>,
-    pending: Arc<Pending>,
-    next_id: AtomicU32,
+    commands: mpsc::UnboundedSender<Command>,
     tracker: Arc<Mutex<Tracker>>,
     table: Arc<std::sync::OnceLock<Arc<StreamTable>>>,
     lost: Arc<AtomicU64>,
@@ -63,7 +65,7 @@ impl RawClient {
             .await
             .with_context(|| format!("connect to {addr}"))?;
         stream.set_nodelay(true)?;
-        let (mut reader, writer) = stream.into_split();
+        let (reader, writer) = stream.into_split();
         let (out, mut queue) = mpsc::unbounded_channel::<Bytes>();
         let writer_task = tokio::spawn(async move {
             let mut writer = BufWriter::with_capacity(64 * 1024, writer);
@@ -81,107 +83,58 @@ impl RawClient {
                 }
             }
         });
-        let pending: Arc<Pending> = Arc::default();
         let tracker = Arc::new(Mutex::new(Tracker::new(epoch)));
         let table: Arc<std::sync::OnceLock<Arc<StreamTable>>> = Arc::default();
         let lost = Arc::new(AtomicU64::new(0));
-        let reader_task = {
-            let (out, pending, tracker, table, lost) = (
-                out.clone(),
-                Arc::clone(&pending),
-                Arc::clone(&tracker),
-                Arc::clone(&table),
-                Arc::clone(&lost),
-            );
-            tokio::spawn(async move {
-                let mut buf = BytesMut::with_capacity(64 * 1024);
-                loop {
-                    while let Ok(Some(frame)) = decode_frame(&mut buf) {
-                        if frame.kind == FrameKind::Media {
-                            let Ok(media) = MediaFrame::from_frame_bytes(frame.bytes.freeze())
-                            else {
-                                continue;
-                            };
-                            if let Some(table) = table.get() {
-                                let sender = media.header.sender_id;
-                                tracker.lock().on_fragment(
-                                    table,
-                                    sender,
-                                    &media.header,
-                                    &media.payload,
-                                );
-                            }
-                            continue;
-                        }
-                        match decode_server(&frame) {
-                            Ok(server_message::Body::Response(response)) => {
-                                if let Some(tx) = pending.lock().remove(&response.request_id) {
-                                    let _ = tx.send(response);
-                                }
-                            }
-                            Ok(server_message::Body::Ping(ping)) => {
-                                let pong = pb::ClientMessage::request(
-                                    0,
-                                    Body::Pong(pb::Pong { nonce: ping.nonce }),
-                                );
-                                let _ = out.send(encode_control(&pong));
-                            }
-                            Ok(server_message::Body::Bye(_)) => {
-                                lost.fetch_add(1, Ordering::Relaxed);
-                                return;
-                            }
-                            _ => {}
-                        }
-                    }
-                    if buf.capacity() - buf.len() < 16 * 1024 {
-                        buf.reserve(64 * 1024);
-                    }
-                    match reader.read_buf(&mut buf).await {
-                        Ok(n) if n > 0 => {}
-                        _ => return,
-                    }
-                }
-            })
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (logged_in, login) = oneshot::channel();
+        // The diagnostic client sends what its schedule says (see `--quiet-listeners`): no
+        // stream demand.
+        let params = LoginParams::new("conference-loadgen raw", username, password);
+        let conn = ClientConn::new(
+            &params,
+            Timing {
+                request_timeout: REQUEST_TIMEOUT,
+            },
+            Instant::now(),
+        );
+        let driver = Driver {
+            conn,
+            out: out.clone(),
+            tracker: Arc::clone(&tracker),
+            table: Arc::clone(&table),
+            lost: Arc::clone(&lost),
+            waiters: HashMap::new(),
+            logged_in: Some(logged_in),
         };
-        let mut client = RawClient {
-            user_id: 0,
+        let reader_task = tokio::spawn(driver.run(reader, command_rx));
+        let login = login
+            .await
+            .context("connection task ended")?
+            .map_err(|code| anyhow::anyhow!("login of {username} refused: {code}"))?;
+        Ok(RawClient {
+            user_id: login.user_id,
             out,
-            pending,
-            next_id: AtomicU32::new(1),
+            commands,
             tracker,
             table,
             lost,
             tasks: vec![writer_task, reader_task],
-        };
-        // The diagnostic client sends what its schedule says (see `--quiet-listeners`): no
-        // stream demand.
-        let params = LoginParams::new("conference-loadgen raw", username, password);
-        let (mut login, hello) = ClientLogin::start(&params);
-        let mut response = client.request(hello).await?;
-        loop {
-            match login.on_response(response) {
-                Ok(Next::Send(body)) => response = client.request(body).await?,
-                Ok(Next::Done(login)) => {
-                    client.user_id = login.user_id;
-                    return Ok(client);
-                }
-                Err(code) => bail!("login of {username} refused: {code}"),
-            }
-        }
+        })
     }
 
     async fn request(&self, body: Body) -> anyhow::Result<pb::Response> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        self.pending.lock().insert(id, tx);
-        self.out
-            .send(encode_control(&pb::ClientMessage::request(id, body)))
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command { body, reply })
             .map_err(|_| anyhow::anyhow!("connection closed"))?;
-        let response = tokio::time::timeout(REQUEST_TIMEOUT, rx)
+        // The driver answers every request by its deadline; this bound only guards against a
+        // driver that is gone.
+        tokio::time::timeout(REQUEST_TIMEOUT + Duration::from_secs(1), answer)
             .await
             .context("request timed out")?
-            .context("connection closed")?;
-        Ok(response)
+            .context("connection closed")?
+            .map_err(|code| anyhow::anyhow!("request failed: {code}"))
     }
 
     /// A request that must be accepted.
@@ -325,13 +278,11 @@ pub fn setup_classroom(
 }
 
 impl Classroom {
-    pub fn close(self) {
-        let goodbye = encode_control(&pb::ClientMessage::request(
-            0,
-            Body::Goodbye(pb::Goodbye {}),
-        ));
-        for client in &self.clients {
-            let _ = client.out.send(goodbye.clone());
+    pub fn close(mut self) {
+        // Each driver says Goodbye when its client's command channel closes.
+        for client in &mut self.clients {
+            let (closed, _) = mpsc::unbounded_channel();
+            client.commands = closed;
         }
         std::thread::sleep(Duration::from_millis(200));
         for client in &self.clients {
@@ -375,5 +326,119 @@ impl Clients for Classroom {
             .iter()
             .map(|c| c.lost.load(Ordering::Relaxed))
             .sum()
+    }
+}
+
+/// The task that owns one connection's [`ClientConn`]: bytes from the socket, requests from
+/// the client's callers, timeouts; frames to the writer, answers to the callers, media to the
+/// tracker.
+struct Driver {
+    conn: ClientConn,
+    out: mpsc::UnboundedSender<Bytes>,
+    tracker: Arc<Mutex<Tracker>>,
+    table: Arc<std::sync::OnceLock<Arc<StreamTable>>>,
+    lost: Arc<AtomicU64>,
+    waiters: HashMap<u32, oneshot::Sender<Result<pb::Response, ErrorCode>>>,
+    logged_in: Option<oneshot::Sender<Result<pb::LoginResult, ErrorCode>>>,
+}
+
+enum Wake {
+    Read(std::io::Result<usize>, usize),
+    Command(Option<Command>),
+    Timer,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut reader: tokio::net::tcp::OwnedReadHalf,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+    ) {
+        loop {
+            while let Some(frame) = self.conn.poll_transmit() {
+                let _ = self.out.send(frame);
+            }
+            while let Some(event) = self.conn.poll_event() {
+                if !self.handle(event) {
+                    while let Some(frame) = self.conn.poll_transmit() {
+                        let _ = self.out.send(frame);
+                    }
+                    return;
+                }
+            }
+            let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
+            let wake = {
+                let target = self.conn.read_buffer();
+                let spare = target.capacity() - target.len();
+                tokio::select! {
+                    read = reader.read_buf(target) => Wake::Read(read, spare),
+                    command = commands.recv() => Wake::Command(command),
+                    () = sleep_until(deadline) => Wake::Timer,
+                }
+            };
+            match wake {
+                Wake::Read(Ok(0) | Err(_), _) => self.conn.handle_eof(),
+                Wake::Read(Ok(n), spare) => self.conn.handle_read(n, spare, Instant::now()),
+                Wake::Command(Some(Command { body, reply })) => {
+                    match self.conn.request(body, Instant::now()) {
+                        Ok(id) => {
+                            self.waiters.insert(id, reply);
+                        }
+                        Err(code) => {
+                            let _ = reply.send(Err(code));
+                        }
+                    }
+                }
+                // The client is gone: say goodbye.
+                Wake::Command(None) => self.conn.close(),
+                Wake::Timer => self.conn.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    /// One event; false once the connection is closed.
+    fn handle(&mut self, event: ClientEvent) -> bool {
+        match event {
+            ClientEvent::LoggedIn(login) => {
+                if let Some(tx) = self.logged_in.take() {
+                    let _ = tx.send(Ok(login));
+                }
+            }
+            ClientEvent::Response { id, answer } => {
+                if let Some(tx) = self.waiters.remove(&id) {
+                    let _ = tx.send(answer);
+                }
+            }
+            ClientEvent::Media(media) => {
+                if let Some(table) = self.table.get() {
+                    let sender = media.header.sender_id;
+                    self.tracker
+                        .lock()
+                        .on_fragment(table, sender, &media.header, &media.payload);
+                }
+            }
+            ClientEvent::Closed(code) => {
+                if code != ErrorCode::NotLoginErr {
+                    self.lost.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(tx) = self.logged_in.take() {
+                    let _ = tx.send(Err(code));
+                }
+                return false;
+            }
+            ClientEvent::Event(_)
+            | ClientEvent::UserUpdate(_)
+            | ClientEvent::StreamDemand { .. }
+            | ClientEvent::Link { .. } => {}
+        }
+        true
+    }
+}
+
+/// Sleeps until `deadline`; forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }

@@ -104,6 +104,71 @@ pub fn decode_frame(buf: &mut BytesMut) -> Result<Option<RawFrame>, FrameError> 
     }))
 }
 
+/// The read side of a connection: bytes in, whole frames out. Every reader of the protocol
+/// (the MCU's connections, [`crate::client::ClientConn`]) reads into [`read_target`] and takes
+/// frames with [`next_frame`]; the buffer grows to its busy chunk while reads fill it (a media
+/// stream) and stays at its idle chunk otherwise, so an idle connection holds little memory.
+///
+/// [`read_target`]: FrameBuffer::read_target
+/// [`next_frame`]: FrameBuffer::next_frame
+#[derive(Debug)]
+pub struct FrameBuffer {
+    buf: BytesMut,
+    chunk: usize,
+    idle_chunk: usize,
+    busy_chunk: usize,
+}
+
+impl FrameBuffer {
+    /// Reads of `idle_chunk` bytes, `busy_chunk` while reads come back full.
+    pub fn new(idle_chunk: usize, busy_chunk: usize) -> Self {
+        FrameBuffer {
+            buf: BytesMut::new(),
+            chunk: idle_chunk,
+            idle_chunk,
+            busy_chunk: busy_chunk.max(idle_chunk),
+        }
+    }
+
+    /// The buffer to read into (`read_buf`), with room for at least a quarter chunk.
+    pub fn read_target(&mut self) -> &mut BytesMut {
+        if self.buf.capacity() - self.buf.len() < self.chunk / 4 {
+            self.buf.reserve(self.chunk);
+        }
+        &mut self.buf
+    }
+
+    /// Records a read of `n` bytes into [`read_target`](Self::read_target), where `spare`
+    /// bytes were free: a full read means more is waiting, so read bigger chunks.
+    pub fn filled(&mut self, n: usize, spare: usize) {
+        self.chunk = if n == spare {
+            self.busy_chunk
+        } else {
+            self.idle_chunk
+        };
+    }
+
+    /// Appends bytes read elsewhere (tests, fuzzing, TLS plaintext).
+    pub fn extend(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next whole frame, if buffered; see [`decode_frame`].
+    pub fn next_frame(&mut self) -> Result<Option<RawFrame>, FrameError> {
+        decode_frame(&mut self.buf)
+    }
+
+    /// Bytes buffered and not yet taken as frames.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Free space after the buffered bytes.
+    pub fn spare(&self) -> usize {
+        self.buf.capacity() - self.buf.len()
+    }
+}
+
 /// Writes the 5-byte frame header for a body of `body_len` bytes.
 pub fn put_frame_header(out: &mut impl BufMut, kind: FrameKind, body_len: usize) {
     let len = u32::try_from(body_len + 1).expect("frame bodies are capped far below 4 GiB");

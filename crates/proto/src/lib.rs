@@ -4,6 +4,7 @@
 //! protobuf control message ([`pb`], schema in `proto/conference.proto`) or a media message
 //! with a fixed binary header ([`media`]). The full description is `docs/PROTOCOL.md`.
 
+pub mod client;
 pub mod codes;
 pub mod frame;
 pub mod login;
@@ -18,7 +19,7 @@ pub mod pb {
 }
 
 pub use codes::ErrorCode;
-pub use frame::{FrameError, FrameKind, RawFrame};
+pub use frame::{FrameBuffer, FrameError, FrameKind, RawFrame};
 pub use media::{MediaHeader, MediaType};
 
 /// Version carried in `Hello`; the MCU refuses any other with `retCode_ServerMismatch`.

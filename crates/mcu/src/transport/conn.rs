@@ -5,8 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
-use conference_proto::frame::{FRAME_HEADER_LEN, FrameKind, RawFrame, decode_frame};
+use conference_proto::frame::{FRAME_HEADER_LEN, FrameBuffer, FrameKind, RawFrame};
 use conference_proto::media::MediaHeader;
 use conference_proto::message::decode_client;
 use conference_proto::pb::client_message::Body;
@@ -95,8 +94,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
     let mut conn_state = Connection {
         conn,
         reader: &mut reader,
-        buf: BytesMut::new(),
-        chunk: READ_CHUNK,
+        frames: FrameBuffer::new(READ_CHUNK, READ_CHUNK_BUSY),
         out: &out,
         shared: &shared,
         forwarder: Forwarder::new(shared.stats.clone()),
@@ -191,8 +189,7 @@ struct Connection<'a> {
     /// The link as this side sees it: what the client's SCRAM binding must match.
     binding: ChannelBinding,
     reader: &'a mut ReadHalf,
-    buf: BytesMut,
-    chunk: usize,
+    frames: FrameBuffer,
     out: &'a Arc<OutQueue>,
     shared: &'a Shared,
     forwarder: Forwarder,
@@ -212,19 +209,13 @@ impl Connection<'_> {
 
     /// Reads more bytes; `Err` when the peer is gone.
     async fn fill(&mut self) -> Result<(), End> {
-        if self.buf.capacity() - self.buf.len() < 1024 {
-            self.buf.reserve(self.chunk);
-        }
-        let spare = self.buf.capacity() - self.buf.len();
-        match self.reader.read_buf(&mut self.buf).await {
+        let target = self.frames.read_target();
+        let spare = target.capacity() - target.len();
+        match self.reader.read_buf(target).await {
             Ok(0) => Err(End::Gone("end of stream".into())),
             Ok(n) => {
                 // Streaming: read bigger chunks; the buffer is shared with the frames it held.
-                self.chunk = if n == spare {
-                    READ_CHUNK_BUSY
-                } else {
-                    READ_CHUNK
-                };
+                self.frames.filled(n, spare);
                 Ok(())
             }
             Err(err) => Err(End::Gone(err.to_string())),
@@ -232,7 +223,8 @@ impl Connection<'_> {
     }
 
     fn next_frame(&mut self) -> Result<Option<RawFrame>, End> {
-        decode_frame(&mut self.buf)
+        self.frames
+            .next_frame()
             .map_err(|err| End::Violation(ErrorCode::MsgErr, err.to_string()))
     }
 
