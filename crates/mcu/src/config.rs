@@ -37,10 +37,13 @@ pub struct ConfigFile {
 #[serde(deny_unknown_fields, default)]
 pub struct TlsSection {
     /// PEM certificate chain, the server's first.
+    #[serde(alias = "cert", alias = "cert_file", alias = "certificate_file")]
     pub certificate: Option<std::path::PathBuf>,
     /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    #[serde(alias = "key", alias = "key_file", alias = "private_key_file")]
     pub private_key: Option<std::path::PathBuf>,
     /// Refuse plain connections (`Bye{retCode_OpNotSupport}`).
+    #[serde(alias = "require_tls")]
     pub require: bool,
 }
 
@@ -558,6 +561,23 @@ mod tests {
         assert_eq!(demo.rooms[0].id, 1001);
         assert_eq!(demo.accounts[0].id, FIRST_ASSIGNED_USER_ID);
         assert!(demo.warnings().is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tls_section {
+    #[test]
+    fn tls_keys_and_their_aliases() {
+        for text in [
+            "[tls]\ncertificate = \"c.pem\"\nprivate_key = \"k.pem\"\nrequire = true",
+            "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nrequire_tls = true",
+        ] {
+            let config = super::Config::parse(text).unwrap();
+            assert_eq!(config.tls.certificate.as_deref(), Some("c.pem".as_ref()));
+            assert_eq!(config.tls.private_key.as_deref(), Some("k.pem".as_ref()));
+            assert!(config.tls.require);
+        }
+        assert!(super::Config::parse("[tls]\nrequire_tsl = true").is_err());
     }
 }
 
