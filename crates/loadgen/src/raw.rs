@@ -426,10 +426,9 @@ impl Driver {
                 }
                 return false;
             }
-            ClientEvent::Event(_)
-            | ClientEvent::UserUpdate(_)
-            | ClientEvent::StreamDemand { .. }
-            | ClientEvent::Link { .. } => {}
+            // Nothing to apply: the raw client sends what its schedule says.
+            ClientEvent::StreamDemand { seq, .. } => self.conn.demand_applied(seq),
+            ClientEvent::Event(_) | ClientEvent::UserUpdate(_) | ClientEvent::Link { .. } => {}
         }
         true
     }

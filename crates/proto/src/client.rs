@@ -64,9 +64,12 @@ pub enum ClientEvent {
     },
     Event(pb::Event),
     UserUpdate(Vec<pb::UserInfo>),
-    /// Which of this client's streams are watched (bit per media type); already acknowledged.
+    /// Which of this client's streams are watched (bit per media type). Once applied (the
+    /// uplink knows, a new viewer's key frame is queued), the driver calls
+    /// [`ClientConn::demand_applied`]: the MCU answers the subscriber on that acknowledgement.
     StreamDemand {
         watched: u32,
+        seq: u32,
     },
     Media(MediaFrame),
     /// A heartbeat and the MCU's view of the link.
@@ -174,6 +177,33 @@ impl ClientConn {
         self.end(ErrorCode::NotLoginErr);
     }
 
+    /// The `StreamDemand` of `seq` is applied: acknowledge it.
+    pub fn demand_applied(&mut self, seq: u32) {
+        if self.is_ready() {
+            self.queue(0, Body::DemandAck(pb::DemandAck { seq }));
+        }
+    }
+
+    /// The read buffer, taken out (for a driver that shares this connection behind a lock and
+    /// must not hold it across the read); give it back with
+    /// [`handle_read_buffer`](Self::handle_read_buffer).
+    pub fn take_read_buffer(&mut self) -> bytes::BytesMut {
+        self.rx.take_target()
+    }
+
+    /// The buffer of [`take_read_buffer`](Self::take_read_buffer) with `n` bytes read into
+    /// it, where `spare` were free.
+    pub fn handle_read_buffer(
+        &mut self,
+        buf: bytes::BytesMut,
+        n: usize,
+        spare: usize,
+        now: Instant,
+    ) {
+        self.rx.restore(buf, n, spare);
+        self.received(n, now);
+    }
+
     /// The buffer to read into; then [`handle_read`](Self::handle_read).
     pub fn read_buffer(&mut self) -> &mut bytes::BytesMut {
         self.rx.read_target()
@@ -182,12 +212,20 @@ impl ClientConn {
     /// Bytes were read into [`read_buffer`](Self::read_buffer) (`n` of `spare` free).
     pub fn handle_read(&mut self, n: usize, spare: usize, now: Instant) {
         self.rx.filled(n, spare);
-        self.process(now);
+        self.received(n, now);
     }
 
     /// Bytes from elsewhere (tests, fuzzing).
     pub fn handle_input(&mut self, bytes: &[u8], now: Instant) {
         self.rx.extend(bytes);
+        self.received(bytes.len(), now);
+    }
+
+    /// `n` new bytes are buffered: the MCU is alive (if any), frames are processed.
+    fn received(&mut self, n: usize, now: Instant) {
+        if n > 0 && !self.is_closed() {
+            self.last_rx = now;
+        }
         self.process(now);
     }
 
@@ -265,7 +303,6 @@ impl ClientConn {
         if self.is_closed() {
             return;
         }
-        self.last_rx = now;
         loop {
             match self.rx.next_frame() {
                 Ok(Some(frame)) => {
@@ -321,10 +358,8 @@ impl ClientConn {
             server_message::Body::StreamDemand(demand) => {
                 self.events.push_back(ClientEvent::StreamDemand {
                     watched: demand.watched,
+                    seq: demand.seq,
                 });
-                // Queued behind whatever the driver transmits after handling the event: the
-                // MCU may answer the subscriber once this arrives.
-                self.queue(0, Body::DemandAck(pb::DemandAck { seq: demand.seq }));
             }
         }
     }

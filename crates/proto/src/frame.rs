@@ -148,6 +148,20 @@ impl FrameBuffer {
         };
     }
 
+    /// [`read_target`](Self::read_target), moved out of the buffer (to read without holding
+    /// whatever owns it); [`restore`](Self::restore) puts it back.
+    pub fn take_target(&mut self) -> BytesMut {
+        self.read_target();
+        std::mem::take(&mut self.buf)
+    }
+
+    /// The buffer of [`take_target`](Self::take_target) back, `n` bytes read into it where
+    /// `spare` were free.
+    pub fn restore(&mut self, buf: BytesMut, n: usize, spare: usize) {
+        self.buf = buf;
+        self.filled(n, spare);
+    }
+
     /// Appends bytes read elsewhere (tests, fuzzing, TLS plaintext).
     pub fn extend(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);

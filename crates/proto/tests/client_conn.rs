@@ -64,7 +64,16 @@ impl Mcu {
             self.sent.push(decode_client(&frame).unwrap());
         }
         while let Some(event) = self.conn.poll_event() {
+            if let ClientEvent::StreamDemand { seq, .. } = event {
+                self.conn.demand_applied(seq);
+            }
             self.events.push(event);
+        }
+        while let Some(frame) = self.conn.poll_transmit() {
+            let mut buf = FrameBuffer::new(1024, 1024);
+            buf.extend(&frame);
+            let frame = buf.next_frame().unwrap().unwrap();
+            self.sent.push(decode_client(&frame).unwrap());
         }
     }
 
@@ -409,7 +418,7 @@ fn stream_demand_is_reported_then_acknowledged_in_order() {
         .events
         .iter()
         .filter_map(|e| match e {
-            ClientEvent::StreamDemand { watched } => Some(*watched),
+            ClientEvent::StreamDemand { watched, .. } => Some(*watched),
             _ => None,
         })
         .collect();
@@ -453,4 +462,16 @@ fn garbage_from_the_mcu_closes_the_link_without_buffering_it() {
     mcu.pump();
     assert_eq!(mcu.closed_with(), None);
     let _ = Bytes::new();
+}
+
+#[test]
+fn an_empty_read_does_not_count_as_life() {
+    let mut mcu = Mcu::new();
+    mcu.log_in(ms(0));
+    mcu.conn.handle_input(&[], mcu.at(ms(2500)));
+    let buf = mcu.conn.take_read_buffer();
+    let spare = buf.capacity() - buf.len();
+    mcu.conn.handle_read_buffer(buf, 0, spare, mcu.at(ms(2900)));
+    mcu.timeout(ms(3000));
+    assert_eq!(mcu.closed_with(), Some(ErrorCode::NetworkException));
 }

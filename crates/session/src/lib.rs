@@ -36,6 +36,21 @@
 //!   the callback returns).
 //!
 //! The full list of decisions is the "Session" section of `docs/DECISIONS.md`.
+//!
+//! # Layout
+//! - `lib.rs`: [`Sdk`], its configuration and its public types (this API).
+//! - `session.rs`: the shared state of one instance (phase, cache, the events it emits);
+//!   `cache.rs` the users and rooms `get_*` answer from, `roster.rs` the roster the application
+//!   has been told, `convert.rs` wire values to API values.
+//! - `connection.rs`: one MCU connection, a driver of `conference_proto::client::ClientConn`
+//!   (the protocol itself, no I/O): connect, TLS (`tls.rs`, `tls/der.rs`), the reader and
+//!   writer tasks; `requests.rs` the callers waiting for their responses.
+//! - `media.rs`: the send queue of `send_stream`; `uplink.rs`: which streams are withheld
+//!   while nobody watches them; `gate.rs`: the receive drop policy towards the dispatcher.
+//! - `dispatcher.rs`: the thread that calls the [`EventSink`]; `runtime.rs`, `core.rs`: the
+//!   network and dispatcher threads, per instance or shared ([`SharedCore`]).
+//! - `mixer_glue.rs`: received audio to the mixer thread, its output to the sink.
+//! - `stats.rs`: the counters of `conference_get_stats`.
 
 mod cache;
 mod connection;

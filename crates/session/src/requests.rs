@@ -1,5 +1,5 @@
-//! Request/response matching: request ids, the map of requests waiting for the MCU, and the
-//! blocking wait of the calling (C) thread.
+//! Request/response matching: the map of requests waiting for the MCU (their ids come from
+//! the connection's `ClientConn`), and the blocking wait of the calling (C) thread.
 //!
 //! The caller blocks on a std channel, never inside the runtime; the connection's reader task
 //! completes the entry without blocking (the channel has room for the one answer).
@@ -45,7 +45,6 @@ pub(crate) struct Pending {
 }
 
 struct Inner {
-    next_id: u32,
     /// Set once the connection is gone: new requests fail at once with this code.
     closed: Option<ErrorCode>,
     waiting: HashMap<u32, Waiter>,
@@ -55,29 +54,21 @@ impl Pending {
     pub fn new() -> Self {
         Pending {
             inner: Mutex::new(Inner {
-                next_id: 1,
                 closed: None,
                 waiting: HashMap::new(),
             }),
         }
     }
 
-    /// Allocates a request id (never 0, which marks messages without a response) and
-    /// registers the waiter.
-    pub fn register(&self, kind: RequestKind) -> Result<(u32, Receiver<Answer>), ErrorCode> {
+    /// Registers the waiter of request `id` (allocated by the connection's `ClientConn`).
+    pub fn register(&self, id: u32, kind: RequestKind) -> Result<Receiver<Answer>, ErrorCode> {
         let mut inner = self.inner.lock();
         if let Some(code) = inner.closed {
             return Err(code);
         }
-        let mut id = inner.next_id;
-        // Skip 0 and ids still waiting (only possible after 2^32 requests).
-        while id == 0 || inner.waiting.contains_key(&id) {
-            id = id.wrapping_add(1);
-        }
-        inner.next_id = id.wrapping_add(1);
         let (reply, rx) = sync_channel(1);
         inner.waiting.insert(id, Waiter { kind, reply });
-        Ok((id, rx))
+        Ok(rx)
     }
 
     /// Takes the waiter of a response; `None` for an unknown or abandoned id.
@@ -137,10 +128,9 @@ mod tests {
     #[test]
     fn responses_reach_the_request_with_their_id_in_any_order() {
         let pending = Pending::new();
-        let (a, rx_a) = pending.register(RequestKind::Plain).unwrap();
-        let (b, rx_b) = pending.register(RequestKind::Join).unwrap();
-        assert_ne!(a, b);
-        assert_ne!(a, 0);
+        let (a, b) = (1, 2);
+        let rx_a = pending.register(a, RequestKind::Plain).unwrap();
+        let rx_b = pending.register(b, RequestKind::Join).unwrap();
         let waiter_b = pending.take(b).unwrap();
         assert_eq!(waiter_b.kind, RequestKind::Join);
         waiter_b.answer(Ok(response(b, 0x10014)));
@@ -155,7 +145,8 @@ mod tests {
     #[test]
     fn a_timed_out_request_is_forgotten_and_its_late_response_ignored() {
         let pending = Pending::new();
-        let (id, rx) = pending.register(RequestKind::Plain).unwrap();
+        let id = 7;
+        let rx = pending.register(id, RequestKind::Plain).unwrap();
         assert_eq!(
             wait(&pending, id, &rx, Duration::from_millis(1)),
             Err(ErrorCode::Timeout)
@@ -167,25 +158,16 @@ mod tests {
     #[test]
     fn closing_fails_waiting_and_later_requests() {
         let pending = Pending::new();
-        let (id, rx) = pending.register(RequestKind::Leave).unwrap();
+        let id = 3;
+        let rx = pending.register(id, RequestKind::Leave).unwrap();
         pending.close(ErrorCode::NetworkException);
         assert_eq!(
             wait(&pending, id, &rx, Duration::from_secs(1)),
             Err(ErrorCode::NetworkException)
         );
         assert_eq!(
-            pending.register(RequestKind::Plain).err(),
+            pending.register(4, RequestKind::Plain).err(),
             Some(ErrorCode::NetworkException)
         );
-    }
-
-    #[test]
-    fn request_ids_skip_zero_when_wrapping() {
-        let pending = Pending::new();
-        pending.inner.lock().next_id = u32::MAX;
-        let (first, _rx1) = pending.register(RequestKind::Plain).unwrap();
-        let (second, _rx2) = pending.register(RequestKind::Plain).unwrap();
-        assert_eq!(first, u32::MAX);
-        assert_eq!(second, 1);
     }
 }
