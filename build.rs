@@ -67,6 +67,33 @@ fn probe_time_t() {
     );
 }
 
+/// `ret_code_e::from_code`'s match, generated from the enum's declaration in
+/// `src/ffi/ret_code.rs`, the one table of the vendor's codes (the enum itself must stay
+/// literal source: cbindgen reads it for the header). A duplicated value is an unreachable
+/// pattern, a misspelt name does not compile.
+fn generate_from_code(crate_dir: &std::path::Path, out_dir: &std::path::Path) {
+    let source = fs::read_to_string(crate_dir.join("src/ffi/ret_code.rs"))
+        .expect("src/ffi/ret_code.rs is readable");
+    let body = source
+        .split("pub enum ret_code_e {")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}").next())
+        .expect("src/ffi/ret_code.rs declares `pub enum ret_code_e {`");
+    let mut code = String::from("match code {\n");
+    for line in body.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        let (name, value) = line
+            .trim_end_matches(',')
+            .split_once(" = ")
+            .unwrap_or_else(|| panic!("ret_code_e: `{line}` is not `NAME = VALUE,`"));
+        code.push_str(&format!("    {value} => ret_code_e::{name},\n"));
+    }
+    code.push_str("    _ => ret_code_e::retCode_Unknow,\n}\n");
+    fs::write(out_dir.join("ret_code_from_code.rs"), code).expect("OUT_DIR is writable");
+}
+
 fn main() {
     probe_time_t();
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libconference_sdk.so");
@@ -78,6 +105,7 @@ fn main() {
     let crate_dir =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    generate_from_code(&crate_dir, &out_dir);
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml"))
         .expect("cbindgen.toml is readable and valid");
@@ -96,8 +124,6 @@ fn main() {
         .expect("cbindgen parses src/");
     let mut raw = Vec::new();
     bindings.write(&mut raw);
-    // Kept for debugging the tag rewriting below.
-    fs::write(out_dir.join("conference_sdk.cbindgen.h"), &raw).expect("OUT_DIR is writable");
     let header = apply_document_tags(String::from_utf8(raw).expect("cbindgen writes UTF-8"));
 
     fs::write(out_dir.join("conference_sdk.h"), &header).expect("OUT_DIR is writable");

@@ -4,97 +4,16 @@
 //! from the wire stays as [`ErrorCode::Other`], so nothing is lost on the way to the C caller,
 //! which maps the number to its full `ret_code_e`.
 
-/// A failure, as a vendor result code. `retCode_Success` (0) is never an `ErrorCode`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum ErrorCode {
-    #[error("operation failed")]
-    False,
-    #[error("invalid parameter")]
-    ParamErr,
-    #[error("library not initialised")]
-    InitErr,
-    #[error("library already initialised")]
-    InitedErr,
-    #[error("socket error")]
-    SockErr,
-    #[error("invalid server address")]
-    AddrErr,
-    #[error("invalid server port")]
-    PortErr,
-    #[error("cannot connect to the server")]
-    SockCnntErr,
-    #[error("socket send failed")]
-    SockSendErr,
-    #[error("socket receive failed")]
-    SockRecvErr,
-    #[error("malformed message")]
-    MsgErr,
-    #[error("send queue full")]
-    QueueFullErr,
-    #[error("the other side does not offer the link security required (TLS)")]
-    OpNotSupport,
-    #[error("the MCU's certificate does not match the configured pin")]
-    IDEnrityErr,
-    #[error("timed out")]
-    Timeout,
-    #[error("invalid data")]
-    DataErr,
-    #[error("not logged in")]
-    NotLoginErr,
-    #[error("already logged in")]
-    ReloginedErr,
-    #[error("wrong state for this operation")]
-    StateErr,
-    #[error("thread error")]
-    ThreadErr,
-    #[error("access denied")]
-    AccessErr,
-    #[error("wrong user name or password")]
-    UserPasswordErr,
-    #[error("unknown error")]
-    Unknow,
-    #[error("internal exception")]
-    Exception,
-    #[error("server internal error")]
-    ServerInterErr,
-    #[error("user not found")]
-    NotFindUserErr,
-    #[error("the MCU's certificate is expired or not yet valid")]
-    VerifiFailureErr,
-    #[error("too many requests")]
-    MuchVisitedErr,
-    #[error("protocol version mismatch")]
-    ServerMismatch,
-    #[error("room does not exist")]
-    RoomUnexist,
-    #[error("room is full")]
-    RoomFull,
-    #[error("user already logged in elsewhere")]
-    UserExist,
-    #[error("room is outside its opening time")]
-    RoomOverdue,
-    #[error("room closed")]
-    RoomClosed,
-    #[error("server stopped")]
-    ServerStoped,
-    #[error("kicked out of the room")]
-    KickOut,
-    #[error("stream type mismatch")]
-    StreamTypeMismatch,
-    #[error("out of resources")]
-    OutOfResources,
-    #[error("network exception")]
-    NetworkException,
-    #[error("the MCU failed to authenticate (certificate or login signature)")]
-    ErrorAuthFailed,
-    #[error("no response for a long time")]
-    LongTimeNoReSponse,
-    #[error("error code {0:#x}")]
-    Other(u32),
-}
+macro_rules! error_codes {
+    ($($variant:ident = $value:literal => $message:literal,)*) => {
+        /// A failure, as a vendor result code. `retCode_Success` (0) is never an `ErrorCode`.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+        pub enum ErrorCode {
+            $(#[error($message)] $variant,)*
+            #[error("error code {0:#x}")]
+            Other(u32),
+        }
 
-macro_rules! code_table {
-    ($($variant:ident = $value:expr),* $(,)?) => {
         impl ErrorCode {
             /// The numeric `ret_code_e` value.
             pub const fn code(self) -> u32 {
@@ -116,48 +35,50 @@ macro_rules! code_table {
     };
 }
 
-code_table! {
-    False = 1,
-    ParamErr = 2,
-    InitErr = 3,
-    InitedErr = 4,
-    SockErr = 6,
-    AddrErr = 7,
-    PortErr = 8,
-    SockCnntErr = 11,
-    SockSendErr = 14,
-    SockRecvErr = 15,
-    MsgErr = 18,
-    QueueFullErr = 65,
-    OpNotSupport = 92,
-    IDEnrityErr = 94,
-    Timeout = 95,
-    DataErr = 98,
-    NotLoginErr = 100,
-    ReloginedErr = 101,
-    StateErr = 102,
-    ThreadErr = 103,
-    AccessErr = 105,
-    UserPasswordErr = 106,
-    Unknow = 1000,
-    Exception = 0x1002,
-    ServerInterErr = 0x1003,
-    NotFindUserErr = 0x1005,
-    VerifiFailureErr = 0x1006,
-    MuchVisitedErr = 0x100a,
-    ServerMismatch = 0x10017,
-    RoomUnexist = 0x10014,
-    RoomFull = 0x10015,
-    UserExist = 0x1001a,
-    RoomOverdue = 0x1001d,
-    RoomClosed = 0x1001e,
-    ServerStoped = 0x10023,
-    KickOut = 0x10029,
-    StreamTypeMismatch = 0x1002b,
-    OutOfResources = 0x1002d,
-    NetworkException = 0x1002e,
-    ErrorAuthFailed = 0x10035,
-    LongTimeNoReSponse = 0x10037,
+// The one table: variant, `ret_code_e` value, message. A duplicated value is an unreachable
+// pattern in `check` (a warning, an error under clippy -D warnings).
+error_codes! {
+    False = 1 => "operation failed",
+    ParamErr = 2 => "invalid parameter",
+    InitErr = 3 => "library not initialised",
+    InitedErr = 4 => "library already initialised",
+    SockErr = 6 => "socket error",
+    AddrErr = 7 => "invalid server address",
+    PortErr = 8 => "invalid server port",
+    SockCnntErr = 11 => "cannot connect to the server",
+    SockSendErr = 14 => "socket send failed",
+    SockRecvErr = 15 => "socket receive failed",
+    MsgErr = 18 => "malformed message",
+    QueueFullErr = 65 => "send queue full",
+    OpNotSupport = 92 => "the other side does not offer the link security required (TLS)",
+    IDEnrityErr = 94 => "the MCU's certificate does not match the configured pin",
+    Timeout = 95 => "timed out",
+    DataErr = 98 => "invalid data",
+    NotLoginErr = 100 => "not logged in",
+    ReloginedErr = 101 => "already logged in",
+    StateErr = 102 => "wrong state for this operation",
+    ThreadErr = 103 => "thread error",
+    AccessErr = 105 => "access denied",
+    UserPasswordErr = 106 => "wrong user name or password",
+    Unknow = 1000 => "unknown error",
+    Exception = 0x1002 => "internal exception",
+    ServerInterErr = 0x1003 => "server internal error",
+    NotFindUserErr = 0x1005 => "user not found",
+    VerifiFailureErr = 0x1006 => "the MCU's certificate is expired or not yet valid",
+    MuchVisitedErr = 0x100a => "too many requests",
+    ServerMismatch = 0x10017 => "protocol version mismatch",
+    RoomUnexist = 0x10014 => "room does not exist",
+    RoomFull = 0x10015 => "room is full",
+    UserExist = 0x1001a => "user already logged in elsewhere",
+    RoomOverdue = 0x1001d => "room is outside its opening time",
+    RoomClosed = 0x1001e => "room closed",
+    ServerStoped = 0x10023 => "server stopped",
+    KickOut = 0x10029 => "kicked out of the room",
+    StreamTypeMismatch = 0x1002b => "stream type mismatch",
+    OutOfResources = 0x1002d => "out of resources",
+    NetworkException = 0x1002e => "network exception",
+    ErrorAuthFailed = 0x10035 => "the MCU failed to authenticate (certificate or login signature)",
+    LongTimeNoReSponse = 0x10037 => "no response for a long time",
 }
 
 /// Result of an operation as it travels on the wire: 0 or an [`ErrorCode`].

@@ -3,78 +3,62 @@
 use crate::frame::{FrameKind, RawFrame, decode_control};
 use crate::pb;
 
-/// `conference_state_e`: the id of an application event.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum StateId {
-    LoginMcu = 1,
-    LoginRoom,
-    UserEnter,
-    UserLeave,
-    RoomExit,
-    UserTalk,
-    UserBcast,
-    UserChair,
-    Looked,
-    UserClose,
-    UserReqTalk,
-    ConnectMcuFailed,
-    LoginRoomFailed,
-    UserKicked,
-    UserVpos,
-    UpdateInteract,
-    UserChat,
-    UserVnc,
-    NickName,
-    RecvJoin,
-    RecvInvite,
-    RejectJoin,
-    AllowJoin,
-    RejectInvite,
-    AllowInvite,
-    Transparent,
-    UserAux,
+macro_rules! state_ids {
+    ($($variant:ident = $value:literal,)*) => {
+        /// `conference_state_e`: the id of an application event.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum StateId {
+            $($variant = $value,)*
+        }
+
+        impl StateId {
+            /// Every id, in value order.
+            pub const ALL: &'static [StateId] = &[$(StateId::$variant,)*];
+
+            pub const fn id(self) -> u32 {
+                self as u32
+            }
+
+            pub const fn from_u32(value: u32) -> Option<Self> {
+                match value {
+                    $($value => Some(StateId::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl StateId {
-    pub const fn id(self) -> u32 {
-        self as u32
-    }
-
-    pub fn from_u32(value: u32) -> Option<Self> {
-        use StateId::*;
-        const ALL: [StateId; 27] = [
-            LoginMcu,
-            LoginRoom,
-            UserEnter,
-            UserLeave,
-            RoomExit,
-            UserTalk,
-            UserBcast,
-            UserChair,
-            Looked,
-            UserClose,
-            UserReqTalk,
-            ConnectMcuFailed,
-            LoginRoomFailed,
-            UserKicked,
-            UserVpos,
-            UpdateInteract,
-            UserChat,
-            UserVnc,
-            NickName,
-            RecvJoin,
-            RecvInvite,
-            RejectJoin,
-            AllowJoin,
-            RejectInvite,
-            AllowInvite,
-            Transparent,
-            UserAux,
-        ];
-        let index = usize::try_from(value).ok()?.checked_sub(1)?;
-        ALL.get(index).copied()
-    }
+// The one table of event ids (the document's `conference_state_e` values).
+state_ids! {
+    LoginMcu = 1,
+    LoginRoom = 2,
+    UserEnter = 3,
+    UserLeave = 4,
+    RoomExit = 5,
+    UserTalk = 6,
+    UserBcast = 7,
+    UserChair = 8,
+    Looked = 9,
+    UserClose = 10,
+    UserReqTalk = 11,
+    ConnectMcuFailed = 12,
+    LoginRoomFailed = 13,
+    UserKicked = 14,
+    UserVpos = 15,
+    UpdateInteract = 16,
+    UserChat = 17,
+    UserVnc = 18,
+    NickName = 19,
+    RecvJoin = 20,
+    RecvInvite = 21,
+    RejectJoin = 22,
+    AllowJoin = 23,
+    RejectInvite = 24,
+    AllowInvite = 25,
+    Transparent = 26,
+    UserAux = 27,
 }
 
 /// Why a frame could not be read as a message of the expected side.
