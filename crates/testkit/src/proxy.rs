@@ -233,3 +233,281 @@ impl ServerCertVerifier for AcceptAnything {
             .supported_schemes()
     }
 }
+
+/// What a [`FaultProxy`] does to the bytes it relays (this machine's kernel has no `netem`:
+/// faults are injected in user space).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Fault {
+    /// Relay everything.
+    #[default]
+    None,
+    /// Drop every byte both ways, silently; the sockets stay open.
+    BlackHole,
+    /// Hold the client → MCU direction (bytes kept, delivered when the fault is cleared).
+    StallUp,
+    /// Hold the MCU → client direction.
+    StallDown,
+}
+
+#[derive(Default)]
+struct FaultState {
+    fault: Fault,
+    delay: std::time::Duration,
+    jitter: std::time::Duration,
+    /// Bytes per second, each direction.
+    bandwidth: Option<u64>,
+    /// Reset every connection once this many client → MCU bytes went through it.
+    cut_up_at: Option<u64>,
+    /// Bumped by [`FaultProxy::reset`] and [`FaultProxy::half_close`]: connections started
+    /// before act on it.
+    generation: u64,
+    half_close: bool,
+}
+
+/// A TCP proxy that injects faults between real clients and a real MCU: black hole, one-way
+/// stall, reset, half-close, added delay and jitter, a bandwidth cap, a cut at a byte offset.
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<FaultState>>,
+    changed: Arc<tokio::sync::Notify>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: SocketAddr) -> FaultProxy {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("proxy runtime");
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind the proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let state = Arc::new(Mutex::new(FaultState::default()));
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let (shared, notify) = (state.clone(), changed.clone());
+        runtime.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (state, changed) = (shared.clone(), notify.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    faulty_relay(client, server, state, changed).await;
+                });
+            }
+        });
+        FaultProxy {
+            addr,
+            state,
+            changed,
+            _runtime: runtime,
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut FaultState)) {
+        change(&mut self.state.lock().unwrap());
+        self.changed.notify_waiters();
+    }
+
+    pub fn set(&self, fault: Fault) {
+        self.update(|s| s.fault = fault);
+    }
+
+    /// Added one-way delay per chunk, plus up to `jitter` more (order is kept).
+    pub fn set_delay(&self, delay: std::time::Duration, jitter: std::time::Duration) {
+        self.update(|s| {
+            s.delay = delay;
+            s.jitter = jitter;
+        });
+    }
+
+    /// Caps each direction at `bytes_per_second` (`None`: no cap).
+    pub fn set_bandwidth(&self, bytes_per_second: Option<u64>) {
+        self.update(|s| s.bandwidth = bytes_per_second);
+    }
+
+    /// Resets (RST) every connection once `n` client → MCU bytes went through it.
+    pub fn cut_up_at(&self, n: Option<u64>) {
+        self.update(|s| s.cut_up_at = n);
+    }
+
+    /// Resets every open connection now (both sides see a reset).
+    pub fn reset(&self) {
+        self.update(|s| {
+            s.generation += 1;
+            s.half_close = false;
+        });
+    }
+
+    /// Closes the MCU → client direction of every open connection (the client reads EOF
+    /// without a `Bye`), the other direction staying open.
+    pub fn half_close(&self) {
+        self.update(|s| {
+            s.generation += 1;
+            s.half_close = true;
+        });
+    }
+}
+
+async fn faulty_relay(
+    client: TcpStream,
+    server: TcpStream,
+    state: Arc<Mutex<FaultState>>,
+    changed: Arc<tokio::sync::Notify>,
+) {
+    use std::os::fd::AsRawFd;
+    let born = state.lock().unwrap().generation;
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let fds = [client.as_raw_fd(), server.as_raw_fd()];
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    let up = faulty_pump(client_read, server_write, true, born, &state, &changed);
+    let down = faulty_pump(server_read, client_write, false, born, &state, &changed);
+    tokio::pin!(up, down);
+    let (reset, up_ended) = tokio::select! {
+        reset = &mut up => (reset, true),
+        reset = &mut down => (reset, false),
+    };
+    if reset {
+        // SO_LINGER 0 on both sockets while the other pump still owns halves of both (the
+        // descriptors are open): dropping it closes them with RST, each peer sees a reset.
+        for fd in fds {
+            let _ = linger_zero(fd);
+        }
+        return;
+    }
+    // One direction ended (EOF, forwarded as a FIN): the other runs to its own end, and a
+    // reset asked for meanwhile just closes it.
+    let _ = if up_ended { down.await } else { up.await };
+}
+
+/// Sets SO_LINGER to 0 on `fd`, so closing it sends RST.
+fn linger_zero(fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a descriptor owned by a live half, and a correctly sized option value.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// One direction; true when the connection is to be reset.
+async fn faulty_pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    up: bool,
+    born: u64,
+    state: &Mutex<FaultState>,
+    changed: &tokio::sync::Notify,
+) -> bool {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut forwarded = 0u64;
+    let mut held: Vec<u8> = Vec::new();
+    loop {
+        let notified = changed.notified();
+        let (fault, generation, half_close, cut) = {
+            let s = state.lock().unwrap();
+            (s.fault, s.generation, s.half_close, s.cut_up_at)
+        };
+        if generation != born {
+            if !half_close {
+                return true;
+            }
+            if !up {
+                let _ = to.shutdown().await;
+                // Keep reading (and dropping) what the MCU sends until the proxy is reset or
+                // the MCU closes.
+                loop {
+                    match from.read(&mut buf).await {
+                        Ok(0) | Err(_) => return false,
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+        let stalled = matches!(
+            (fault, up),
+            (Fault::StallUp, true) | (Fault::StallDown, false)
+        );
+        if !stalled && !held.is_empty() {
+            if to.write_all(&held).await.is_err() {
+                return false;
+            }
+            forwarded += held.len() as u64;
+            held.clear();
+        }
+        let n = tokio::select! {
+            read = from.read(&mut buf) => match read {
+                Ok(0) | Err(_) => {
+                    let _ = to.shutdown().await;
+                    return false;
+                }
+                Ok(n) => n,
+            },
+            () = notified => continue,
+        };
+        let (fault, delay, jitter, bandwidth) = {
+            let s = state.lock().unwrap();
+            (s.fault, s.delay, s.jitter, s.bandwidth)
+        };
+        let mut chunk = &buf[..n];
+        if up && let Some(cut) = cut {
+            let room = cut.saturating_sub(forwarded) as usize;
+            if room < chunk.len() {
+                chunk = &chunk[..room];
+                let _ = to.write_all(chunk).await;
+                return true;
+            }
+        }
+        match fault {
+            Fault::BlackHole => continue,
+            Fault::StallUp if up => {
+                held.extend_from_slice(chunk);
+                continue;
+            }
+            Fault::StallDown if !up => {
+                held.extend_from_slice(chunk);
+                continue;
+            }
+            _ => {}
+        }
+        let mut wait = delay;
+        if !jitter.is_zero() {
+            let mut byte = [0u8; 1];
+            let _ = getrandom_byte(&mut byte);
+            wait += jitter.mul_f64(f64::from(byte[0]) / 255.0);
+        }
+        if let Some(rate) = bandwidth.filter(|r| *r > 0) {
+            wait += std::time::Duration::from_secs_f64(chunk.len() as f64 / rate as f64);
+        }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        if to.write_all(chunk).await.is_err() {
+            return false;
+        }
+        forwarded += chunk.len() as u64;
+    }
+}
+
+/// One random byte for the jitter (the test's own seed does not matter here).
+fn getrandom_byte(out: &mut [u8; 1]) -> std::io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(out)
+}
