@@ -56,8 +56,8 @@ impl Default for Timing {
 pub enum ClientEvent {
     /// The login succeeded; requests may be sent.
     LoggedIn(pb::LoginResult),
-    /// The answer to request `id`: the MCU's response, or `Timeout` at its deadline, or the
-    /// code the connection closed with.
+    /// The answer to request `id`: the MCU's response, or `Timeout` at its deadline, or
+    /// `NetworkException` when the link ended first (`NotLoginErr` after [`ClientConn::close`]).
     Response {
         id: u32,
         answer: Result<pb::Response, ErrorCode>,
@@ -409,12 +409,19 @@ impl ClientConn {
 
     fn end(&mut self, code: ErrorCode) {
         self.state = State::Closed;
+        // Requests in flight are lost with the link whatever its last word was (the `Bye`
+        // code goes to `Closed`); after a local close they were withdrawn.
+        let lost = if code == ErrorCode::NotLoginErr {
+            ErrorCode::NotLoginErr
+        } else {
+            ErrorCode::NetworkException
+        };
         let mut ids: Vec<u32> = self.pending.drain().map(|(id, _)| id).collect();
         ids.sort_unstable();
         for id in ids {
             self.events.push_back(ClientEvent::Response {
                 id,
-                answer: Err(code),
+                answer: Err(lost),
             });
         }
         self.events.push_back(ClientEvent::Closed(code));

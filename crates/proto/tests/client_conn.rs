@@ -367,7 +367,7 @@ fn a_bye_in_every_state_ends_the_connection_with_its_code() {
         if let Some(id) = in_flight {
             assert!(matches!(
                 mcu.events[0],
-                ClientEvent::Response { id: i, answer: Err(ErrorCode::ServerStoped) } if i == id
+                ClientEvent::Response { id: i, answer: Err(ErrorCode::NetworkException) } if i == id
             ));
         }
         // Nothing after the close: input is ignored, requests refused.

@@ -108,10 +108,10 @@ impl Conn {
     ) -> Result<pb::Response, ErrorCode> {
         let (id, rx) = {
             let mut client = self.client.lock();
-            // Closed under us: the reader reports how it ended.
+            // Closed under us: withdrawn by a local close, else lost (the reader reports how).
             let id = client
                 .request(body, Instant::now())
-                .map_err(|_| ErrorCode::NetworkException)?;
+                .map_err(|_| self.pending.closed().unwrap_or(ErrorCode::NetworkException))?;
             let rx = self.pending.register(id, kind)?;
             if !self.flush(&mut client) {
                 self.pending.take(id);

@@ -71,6 +71,11 @@ impl Pending {
         Ok(rx)
     }
 
+    /// The code new requests fail with, once closed.
+    pub fn closed(&self) -> Option<ErrorCode> {
+        self.inner.lock().closed
+    }
+
     /// Takes the waiter of a response; `None` for an unknown or abandoned id.
     pub fn take(&self, id: u32) -> Option<Waiter> {
         self.inner.lock().waiting.remove(&id)
