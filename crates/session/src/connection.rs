@@ -24,9 +24,44 @@ use tokio::sync::{mpsc, watch};
 
 use crate::media::MediaQueue;
 use crate::requests::{self, Pending, RequestKind};
-use crate::session::Shared;
 use crate::tls::{self, TlsFailure, TlsMode, TlsSettings};
 use crate::uplink::Uplink;
+
+/// What a connection reports to (the session's shared state implements it: the connection
+/// knows nothing of the session), and the figures it runs with.
+pub(crate) trait Owner: Send + Sync + 'static {
+    fn settings(&self) -> Settings;
+    /// The connection or the handshake failed.
+    fn connect_failed(&self, generation: u64, code: ErrorCode);
+    /// Logged in; an error refuses the connection (the session moved on meanwhile).
+    fn connected(
+        &self,
+        generation: u64,
+        conn: &Arc<Conn>,
+        login: pb::LoginResult,
+        username: &str,
+    ) -> Result<(), ErrorCode>;
+    /// The link ended without a local close.
+    fn lost(&self, generation: u64, reason: ErrorCode);
+    fn response(&self, generation: u64, conn: &Conn, response: pb::Response);
+    fn event(&self, generation: u64, event: pb::Event);
+    fn user_update(&self, generation: u64, users: Vec<pb::UserInfo>);
+    fn media(&self, conn: &Conn, frame: conference_proto::media::MediaFrame);
+    /// A heartbeat with the MCU's view of the link.
+    fn link(&self, rtt_us: u32, loss_permille: u32);
+}
+
+/// The figures a connection runs with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    /// Bound on the login and on every request.
+    pub request_timeout: Duration,
+    /// Withhold unwatched streams (ask the MCU for `StreamDemand`).
+    pub withhold_unwatched: bool,
+    pub send_budget: crate::media::SendBudget,
+    /// How long `disconnect` waits for the MCU to close its side.
+    pub disconnect_grace: Duration,
+}
 
 /// The byte stream to the MCU: TCP, or TLS over TCP.
 pub(crate) trait Link: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -200,14 +235,15 @@ enum End {
 
 /// The connection task: handshake, then reading until the end. Answers the `connect` call
 /// through `reply` as soon as the handshake is over.
-pub(crate) async fn run(
-    shared: Arc<Shared>,
+pub(crate) async fn run<O: Owner>(
+    owner: Arc<O>,
     generation: u64,
     params: ConnectParams,
     reply: SyncSender<Result<(), ErrorCode>>,
 ) {
-    let timeout = shared.config.request_timeout;
-    let withhold = shared.tuning.withhold_unwatched;
+    let settings = owner.settings();
+    let timeout = settings.request_timeout;
+    let withhold = settings.withhold_unwatched;
     let established = tokio::time::timeout(timeout, establish(&params, withhold, timeout))
         .await
         .unwrap_or(Err(ErrorCode::Timeout));
@@ -215,7 +251,7 @@ pub(crate) async fn run(
         Ok(established) => established,
         Err(code) => {
             tracing::info!(host = %params.host, port = params.port, ?code, "connect failed");
-            shared.on_connect_failed(generation, code);
+            owner.connect_failed(generation, code);
             let _ = reply.send(Err(code));
             return;
         }
@@ -226,10 +262,8 @@ pub(crate) async fn run(
         generation,
         own_id: login.user_id,
         pending: Pending::new(),
-        media: MediaQueue::new(shared.tuning.send_budget),
-        uplink: Mutex::new(Uplink::new(
-            login.stream_demand && shared.tuning.withhold_unwatched,
-        )),
+        media: MediaQueue::new(settings.send_budget),
+        uplink: Mutex::new(Uplink::new(login.stream_demand && withhold)),
         client: Mutex::new(client),
         control,
         close,
@@ -238,7 +272,7 @@ pub(crate) async fn run(
         request_timeout: timeout,
     });
     tracing::info!(user_id = login.user_id, server = %login.server_name, "connected to the MCU");
-    if let Err(code) = shared.on_connected(generation, &conn, login, &params.username) {
+    if let Err(code) = owner.connected(generation, &conn, login, &params.username) {
         let _ = reply.send(Err(code));
         conn.done.set();
         return;
@@ -252,13 +286,13 @@ pub(crate) async fn run(
         Arc::clone(&conn),
         close_rx.clone(),
     ));
-    let end = read_loop(&shared, &conn, &mut reader, close_rx).await;
+    let end = read_loop(&*owner, &conn, &mut reader, close_rx).await;
     conn.close.send_replace(true);
     match end {
         End::Local => {
             // Goodbye is flushed, then the MCU closes its side; waiting for that means the
             // MCU has forgotten this session when `disconnect` returns.
-            let grace = shared.tuning.disconnect_grace;
+            let grace = settings.disconnect_grace;
             if tokio::time::timeout(grace, writer).await.is_ok() {
                 let _ = tokio::time::timeout(grace, drain(&mut reader)).await;
             }
@@ -268,7 +302,7 @@ pub(crate) async fn run(
             writer.abort();
             conn.live.store(false, Ordering::Release);
             conn.pending.close(ErrorCode::NetworkException);
-            shared.on_lost(generation, reason);
+            owner.lost(generation, reason);
         }
     }
     drop(reader);
@@ -409,8 +443,8 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, ErrorCode> {
     Err(ErrorCode::SockCnntErr)
 }
 
-async fn read_loop(
-    shared: &Shared,
+async fn read_loop<O: Owner>(
+    owner: &O,
     conn: &Conn,
     reader: &mut ReadHalf<BoxedLink>,
     mut close: watch::Receiver<bool>,
@@ -423,7 +457,7 @@ async fn read_loop(
             (events, client.poll_timeout())
         };
         for event in events {
-            if let Some(end) = handle_event(shared, conn, event) {
+            if let Some(end) = handle_event(owner, conn, event) {
                 return end;
             }
         }
@@ -463,14 +497,14 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 }
 
 /// One event of the protocol state machine. `Some` ends the connection.
-fn handle_event(shared: &Shared, conn: &Conn, event: ClientEvent) -> Option<End> {
+fn handle_event<O: Owner>(owner: &O, conn: &Conn, event: ClientEvent) -> Option<End> {
     if !conn.is_live() {
         return Some(End::Local);
     }
     match event {
-        ClientEvent::Media(media) => shared.on_media(conn, media),
+        ClientEvent::Media(media) => owner.media(conn, media),
         ClientEvent::Response { id, answer } => match answer {
-            Ok(response) => shared.on_response(conn.generation, conn, response),
+            Ok(response) => owner.response(conn.generation, conn, response),
             // The protocol's own deadline, after the caller's: nobody waits any more.
             Err(code) => {
                 if let Some(waiter) = conn.pending.take(id) {
@@ -478,12 +512,12 @@ fn handle_event(shared: &Shared, conn: &Conn, event: ClientEvent) -> Option<End>
                 }
             }
         },
-        ClientEvent::Event(event) => shared.on_event(conn.generation, event),
+        ClientEvent::Event(event) => owner.event(conn.generation, event),
         ClientEvent::Link {
             rtt_us,
             loss_permille,
-        } => shared.stats.link(rtt_us, loss_permille),
-        ClientEvent::UserUpdate(users) => shared.on_user_update(conn.generation, users),
+        } => owner.link(rtt_us, loss_permille),
+        ClientEvent::UserUpdate(users) => owner.user_update(conn.generation, users),
         ClientEvent::StreamDemand { watched, seq } => conn.on_stream_demand(watched, seq),
         ClientEvent::LoggedIn(_) => {}
         ClientEvent::Closed(reason) => {

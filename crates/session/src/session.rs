@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 
 use crate::cache::Cache;
-use crate::connection::Conn;
+use crate::connection::{self, Conn};
 use crate::convert::{local_event, state_event};
 use crate::dispatcher::Queue;
 use crate::mixer_glue::MixerGlue;
@@ -373,5 +373,56 @@ impl Shared {
             header: frame.header,
             payload: frame.payload,
         }));
+    }
+}
+
+/// The connection reports to the session through this seam (connection.rs does not know
+/// `Shared`).
+impl connection::Owner for Shared {
+    fn settings(&self) -> connection::Settings {
+        connection::Settings {
+            request_timeout: self.config.request_timeout,
+            withhold_unwatched: self.tuning.withhold_unwatched,
+            send_budget: self.tuning.send_budget,
+            disconnect_grace: self.tuning.disconnect_grace,
+        }
+    }
+
+    fn connect_failed(&self, generation: u64, code: ErrorCode) {
+        self.on_connect_failed(generation, code);
+    }
+
+    fn connected(
+        &self,
+        generation: u64,
+        conn: &Arc<Conn>,
+        login: pb::LoginResult,
+        username: &str,
+    ) -> Result<(), ErrorCode> {
+        self.on_connected(generation, conn, login, username)
+    }
+
+    fn lost(&self, generation: u64, reason: ErrorCode) {
+        self.on_lost(generation, reason);
+    }
+
+    fn response(&self, generation: u64, conn: &Conn, response: pb::Response) {
+        self.on_response(generation, conn, response);
+    }
+
+    fn event(&self, generation: u64, event: pb::Event) {
+        self.on_event(generation, event);
+    }
+
+    fn user_update(&self, generation: u64, users: Vec<pb::UserInfo>) {
+        self.on_user_update(generation, users);
+    }
+
+    fn media(&self, conn: &Conn, frame: MediaFrame) {
+        self.on_media(conn, frame);
+    }
+
+    fn link(&self, rtt_us: u32, loss_permille: u32) {
+        self.stats.link(rtt_us, loss_permille);
     }
 }
