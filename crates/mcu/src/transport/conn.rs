@@ -101,7 +101,6 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
         peer,
         binding,
         login_deadline,
-        auth_request_id: 0,
     };
     let end = conn_state.serve(&mut routes_rx).await;
     drop(conn_state);
@@ -195,8 +194,6 @@ struct Connection<'a> {
     forwarder: Forwarder,
     /// The whole login (TLS handshake included) must be over by then.
     login_deadline: Instant,
-    /// The request id of the `Authenticate`, which the `LoginResult` answers.
-    auth_request_id: u32,
 }
 
 impl Connection<'_> {
@@ -294,13 +291,13 @@ impl Connection<'_> {
         }
         let tls = matches!(self.binding, ChannelBinding::TlsExporter(_));
         let credentials = self.shared.credentials.read().clone();
-        let (user, scram_final) = match credentials.challenge(&username, tls) {
+        let (user, scram_final, auth_id) = match credentials.challenge(&username, tls) {
             Challenge::Scram { user, verifier } => {
                 let (server, server_first) = ServerFirst::start(client_first, verifier);
                 self.challenge(request_id, server_first, false);
                 let (request_id, authenticate) = self.authenticate(deadline).await?;
                 match (user, server.finish(&authenticate.scram_final, self.binding)) {
-                    (Some(user), Ok(server_final)) => (user, server_final),
+                    (Some(user), Ok(server_final)) => (user, server_final, request_id),
                     (_, result) => {
                         let why = result
                             .err()
@@ -325,7 +322,7 @@ impl Connection<'_> {
                         "wrong password (legacy)",
                     ));
                 }
-                (user, String::new())
+                (user, String::new(), request_id)
             }
         };
         self.shared.throttle.lock().succeeded(&username);
@@ -334,7 +331,7 @@ impl Connection<'_> {
         self.forwarder.set_sender_withholds(hello.stream_demand);
         self.to_hub(Input::Login {
             conn: self.conn,
-            request_id: self.auth_request_id,
+            request_id: auth_id,
             user,
             stream_demand: hello.stream_demand,
             scram_final,
@@ -360,10 +357,7 @@ impl Connection<'_> {
     /// The `Authenticate` that must follow the challenge.
     async fn authenticate(&mut self, deadline: Instant) -> Result<(u32, pb::Authenticate), End> {
         match self.login_message(deadline).await? {
-            (request_id, Body::Authenticate(authenticate)) => {
-                self.auth_request_id = request_id;
-                Ok((request_id, authenticate))
-            }
+            (request_id, Body::Authenticate(authenticate)) => Ok((request_id, authenticate)),
             _ => Err(End::Violation(
                 ErrorCode::NotLoginErr,
                 "the challenge was not answered by Authenticate".into(),
