@@ -18,6 +18,10 @@ pub const CONFERENCE_AUX_MAX: usize = 2;
 /// The header spells it `(-1)` (see `after_includes` in cbindgen.toml).
 pub const CONFERENCE_MIXER_USER_ID: c_int = -1;
 
+// The same numbers on both sides of the facade: a change to one fails the build.
+const _: () = assert!(CONFERENCE_AUX_MAX == conference_proto::AUX_SLOTS);
+const _: () = assert!(CONFERENCE_MIXER_USER_ID == conference_session::MIXER_USER_ID);
+
 /// C `time_t`, as the target's C library has it: 64-bit on 64-bit targets (the sizes of
 /// SPEC §1); on 32-bit ARM what the firmware's toolchain uses, which build.rs asks it.
 /// Declared here, not emitted: the header takes it from `<time.h>`.

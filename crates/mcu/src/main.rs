@@ -20,7 +20,7 @@ struct Cli {
     command: Option<Command>,
     /// Address and port to listen on (port 0: any free port; the bound address is printed
     /// on stdout as `listening on ADDR:PORT`).
-    #[arg(long, default_value = "127.0.0.1:6870")]
+    #[arg(long, default_value_t = SocketAddr::from(([127, 0, 0, 1], conference_proto::DEFAULT_PORT)))]
     listen: SocketAddr,
     /// Configuration file (TOML). Without it, a built-in demo is served on loopback only.
     #[arg(long)]

@@ -318,10 +318,6 @@ impl Sdk {
         })
     }
 
-    pub fn config(&self) -> &SdkConfig {
-        &self.shared.config
-    }
-
     /// Media frames dropped so far because the sink could not keep up.
     pub fn media_drop_stats(&self) -> DropStats {
         self.shared.events.stats()
