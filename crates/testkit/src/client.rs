@@ -6,8 +6,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use conference_proto::frame::{FrameKind, decode_frame, encode_control};
+use bytes::Bytes;
+use conference_proto::frame::{FrameBuffer, FrameKind, encode_control};
 use conference_proto::login::{ClientLogin, LoginParams, Next};
 use conference_proto::media::{MediaFrame, MediaHeader, encode_media};
 use conference_proto::message::{StateId, decode_server};
@@ -27,7 +27,7 @@ pub enum Received {
 
 pub struct TestClient {
     stream: TcpStream,
-    buf: BytesMut,
+    frames: FrameBuffer,
     next_id: u32,
     responses: VecDeque<pb::Response>,
     inbox: VecDeque<Received>,
@@ -52,7 +52,7 @@ impl TestClient {
         stream.set_nodelay(true).expect("TCP_NODELAY");
         TestClient {
             stream,
-            buf: BytesMut::with_capacity(64 * 1024),
+            frames: FrameBuffer::new(64 * 1024, 64 * 1024),
             next_id: 1,
             responses: VecDeque::new(),
             inbox: VecDeque::new(),
@@ -261,7 +261,7 @@ impl TestClient {
     /// Reads and dispatches one frame; false at the deadline or when closed.
     fn pump(&mut self, deadline: Instant) -> bool {
         loop {
-            match decode_frame(&mut self.buf) {
+            match self.frames.next_frame() {
                 Ok(Some(frame)) => {
                     self.dispatch(frame);
                     return true;
@@ -283,7 +283,7 @@ impl TestClient {
             let mut chunk = [0u8; 64 * 1024];
             match self.stream.read(&mut chunk) {
                 Ok(0) => self.closed = true,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Ok(n) => self.frames.extend(&chunk[..n]),
                 Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     if Instant::now() >= deadline {
                         return false;
