@@ -394,13 +394,12 @@ impl Core {
     /// answer must wait for a sender to learn that its stream is now watched.
     fn finish(&mut self, caller: &Caller, room: Option<RoomId>, result: OpResult) {
         self.flush(room);
-        let code = conference_proto::codes::result_code(result);
         let raised = self
             .outbox
             .demand_raised
             .iter()
             .find(|(sender, _)| *sender != caller.user);
-        if let (0, Some(room), Some(&(sender, seq))) = (code, room, raised) {
+        if let (Ok(()), Some(room), Some(&(sender, seq))) = (result, room, raised) {
             self.held.push(HeldResponse {
                 room,
                 sender,
@@ -411,7 +410,7 @@ impl Core {
             });
             return;
         }
-        self.outbox.respond(caller.conn, caller.request_id, code);
+        self.outbox.respond(caller.conn, caller.request_id, result);
     }
 
     /// Sends the held answers whose sender acknowledged, left, or took too long.
@@ -428,7 +427,7 @@ impl Core {
                 .and_then(|room| room.members.get(&held.sender))
                 .is_none_or(|member| member.demand_acked.wrapping_sub(held.seq) < u32::MAX / 2);
             if acked || now.mono.duration_since(held.since) >= timeout {
-                outbox.respond(held.conn, held.request_id, 0);
+                outbox.respond(held.conn, held.request_id, Ok(()));
                 return false;
             }
             true

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use conference_proto::frame::encode_control;
 use conference_proto::message::StateId;
-use conference_proto::pb;
+use conference_proto::{ErrorCode, pb};
 
 use super::state::{Directory, Kind, Room};
 use super::{ConnId, UserId};
@@ -107,7 +107,9 @@ impl Outbox {
         });
     }
 
-    pub fn respond(&mut self, conn: ConnId, request_id: u32, code: u32) {
+    /// The answer to a request: accepted, or refused with its code (numbers only on the wire).
+    pub fn respond(&mut self, conn: ConnId, request_id: u32, result: Result<(), ErrorCode>) {
+        let code = conference_proto::codes::result_code(result);
         self.send(conn, &pb::ServerMessage::response(request_id, code, None));
     }
 

@@ -7,7 +7,7 @@ impl Core {
         let result = self.try_join(caller, room_id);
         if let Err(err) = result {
             self.outbox
-                .respond(caller.conn, caller.request_id, err.code());
+                .respond(caller.conn, caller.request_id, Err(err));
         }
     }
 

@@ -14,12 +14,12 @@ impl Core {
     ) {
         if self.sessions.contains_key(&conn) {
             self.outbox
-                .respond(conn, request_id, ErrorCode::ReloginedErr.code());
+                .respond(conn, request_id, Err(ErrorCode::ReloginedErr));
             return;
         }
         if self.dir.get(user).is_none() {
             self.outbox
-                .respond(conn, request_id, ErrorCode::UserPasswordErr.code());
+                .respond(conn, request_id, Err(ErrorCode::UserPasswordErr));
             return;
         }
         // The new login wins: a rebooted recorder must not wait for the old one's timeout.
