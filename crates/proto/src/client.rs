@@ -105,7 +105,6 @@ pub struct ClientConn {
     pending: HashMap<u32, Instant>,
     heartbeat: Duration,
     last_rx: Instant,
-    stream_demand: bool,
 }
 
 impl ClientConn {
@@ -122,7 +121,6 @@ impl ClientConn {
             pending: HashMap::new(),
             heartbeat: DEFAULT_HEARTBEAT,
             last_rx: now,
-            stream_demand: params.stream_demand,
         };
         let awaiting = conn.allocate_id();
         conn.queue(awaiting, hello);
@@ -146,11 +144,6 @@ impl ClientConn {
     /// The heartbeat interval the MCU stated (bounded), or the default.
     pub fn heartbeat(&self) -> Duration {
         self.heartbeat
-    }
-
-    /// Whether the MCU sends `StreamDemand` (this client withholds unwatched streams).
-    pub fn stream_demand(&self) -> bool {
-        self.stream_demand
     }
 
     /// Sends a request; its answer comes as [`ClientEvent::Response`] with the returned id.
@@ -382,7 +375,6 @@ impl ClientConn {
                 }
                 Ok(Next::Done(result)) => {
                     self.heartbeat = heartbeat_interval(result.heartbeat_ms);
-                    self.stream_demand = result.stream_demand;
                     self.last_rx = now;
                     self.state = State::Ready;
                     self.events.push_back(ClientEvent::LoggedIn(result));

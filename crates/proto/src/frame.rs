@@ -171,16 +171,6 @@ impl FrameBuffer {
     pub fn next_frame(&mut self) -> Result<Option<RawFrame>, FrameError> {
         decode_frame(&mut self.buf)
     }
-
-    /// Bytes buffered and not yet taken as frames.
-    pub fn buffered(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// Free space after the buffered bytes.
-    pub fn spare(&self) -> usize {
-        self.buf.capacity() - self.buf.len()
-    }
 }
 
 /// Writes the 5-byte frame header for a body of `body_len` bytes.

@@ -92,10 +92,6 @@ impl LoginThrottle {
         }
     }
 
-    pub fn policy(&self) -> Policy {
-        self.policy
-    }
-
     /// A login from `address` as `username` arrives at `now`; it must be answered before
     /// `deadline`.
     pub fn admit(
