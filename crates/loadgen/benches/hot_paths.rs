@@ -184,6 +184,7 @@ fn core_with_room(listeners: u32) -> Core {
                 user,
                 stream_demand: true,
                 scram_final: String::new(),
+                resume: None,
             },
             &mut out,
         );
@@ -394,7 +395,7 @@ fn accept_login(listener: &TcpListener) -> (TcpStream, std::thread::JoinHandle<(
     let (server, scram_first) = scram::ServerFirst::start(client_first, verifier);
     let challenge = pb::response::Result::Challenge(pb::Challenge {
         scram_first,
-        legacy: false,
+        ..Default::default()
     });
     let response = pb::ServerMessage::response(hello_id, 0, Some(challenge));
     stream
@@ -414,6 +415,7 @@ fn accept_login(listener: &TcpListener) -> (TcpStream, std::thread::JoinHandle<(
         server_name: "bench peer".into(),
         stream_demand: false,
         scram_final,
+        ..Default::default()
     });
     let response = pb::ServerMessage::response(auth_id, 0, Some(login));
     stream

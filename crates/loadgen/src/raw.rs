@@ -377,7 +377,7 @@ impl Driver {
                 }
             };
             match wake {
-                Wake::Read(Ok(0) | Err(_), _) => self.conn.handle_eof(),
+                Wake::Read(Ok(0) | Err(_), _) => self.conn.handle_eof(Instant::now()),
                 Wake::Read(Ok(n), spare) => self.conn.handle_read(n, spare, Instant::now()),
                 Wake::Command(Some(Command { body, reply })) => {
                     match self.conn.request(body, Instant::now()) {
@@ -417,6 +417,8 @@ impl Driver {
                         .on_fragment(table, sender, &media.header, &media.payload);
                 }
             }
+            // The raw client does not ask for resume: its sessions are never suspended.
+            ClientEvent::Suspended(_) | ClientEvent::Connect | ClientEvent::Resumed => {}
             ClientEvent::Closed(code) => {
                 if code != ErrorCode::NotLoginErr {
                     self.lost.fetch_add(1, Ordering::Relaxed);

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use conference_proto::scram;
+use conference_proto::{resume, scram};
 
 use crate::password::{self, Secret};
 
@@ -112,6 +112,9 @@ pub struct ServerSection {
     pub heartbeat_ms: u32,
     /// Connections beyond this are closed at once.
     pub max_connections: usize,
+    /// How long a resumable client's session outlives its link (docs/PROTOCOL.md §8);
+    /// 0 releases users at once, as clients that do not ask for resume are.
+    pub resume_window_ms: u32,
 }
 
 impl Default for ServerSection {
@@ -120,6 +123,7 @@ impl Default for ServerSection {
             name: "conference-mcu".into(),
             heartbeat_ms: 1000,
             max_connections: 10_000,
+            resume_window_ms: resume::DEFAULT_WINDOW_MS,
         }
     }
 }
@@ -231,6 +235,7 @@ pub struct Config {
     pub server_name: String,
     pub heartbeat_ms: u32,
     pub max_connections: usize,
+    pub resume_window_ms: u32,
     pub accounts: Vec<Account>,
     pub rooms: Vec<RoomSpec>,
     pub admin: AdminSection,
@@ -300,6 +305,12 @@ impl Config {
         if !(50..=60_000).contains(&file.server.heartbeat_ms) {
             bail!("server.heartbeat_ms must be within 50..=60000");
         }
+        if file.server.resume_window_ms > resume::MAX_WINDOW_MS {
+            bail!(
+                "server.resume_window_ms must be within 0..={}",
+                resume::MAX_WINDOW_MS
+            );
+        }
         for admin in &file.admin.accounts {
             password::validate_hash(&admin.password_hash)
                 .with_context(|| format!("admin account {:?}", admin.username))?;
@@ -351,6 +362,7 @@ impl Config {
             server_name: file.server.name,
             heartbeat_ms: file.server.heartbeat_ms,
             max_connections: file.server.max_connections.max(1),
+            resume_window_ms: file.server.resume_window_ms,
             accounts,
             rooms,
             admin: file.admin,
@@ -378,6 +390,7 @@ impl Config {
             server_name: "conference-mcu demo".into(),
             heartbeat_ms: 1000,
             max_connections: 1000,
+            resume_window_ms: resume::DEFAULT_WINDOW_MS,
             accounts,
             rooms: vec![RoomSpec {
                 id: 1001,

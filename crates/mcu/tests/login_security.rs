@@ -130,8 +130,8 @@ fn an_unknown_name_and_a_wrong_password_look_and_cost_the_same() {
     client.send_request(pb::client_message::Body::Hello(pb::Hello {
         protocol_version: PROTOCOL_VERSION,
         client_name: "t".into(),
-        stream_demand: false,
         scram_first: "y,,n=x".into(),
+        ..Default::default()
     }));
     assert_eq!(
         client.wait_closed(Duration::from_secs(5)),

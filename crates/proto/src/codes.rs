@@ -63,6 +63,7 @@ error_codes! {
     Unknow = 1000 => "unknown error",
     Exception = 0x1002 => "internal exception",
     ServerInterErr = 0x1003 => "server internal error",
+    NvalidSessionErr = 0x1004 => "the session to resume is unknown or expired",
     NotFindUserErr = 0x1005 => "user not found",
     VerifiFailureErr = 0x1006 => "the MCU's certificate is expired or not yet valid",
     MuchVisitedErr = 0x100a => "too many requests",

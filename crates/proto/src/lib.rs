@@ -10,6 +10,7 @@ pub mod frame;
 pub mod login;
 pub mod media;
 pub mod message;
+pub mod resume;
 pub mod scram;
 
 /// Generated from `proto/conference.proto`.

@@ -13,6 +13,8 @@ pub struct LoginParams<'a> {
     pub username: &'a str,
     pub password: &'a str,
     pub stream_demand: bool,
+    /// Ask the MCU to keep the session across link cuts (docs/PROTOCOL.md §8).
+    pub resumable: bool,
     /// The link: plain TCP, or TLS with its exporter.
     pub binding: ChannelBinding,
     /// Sent as `Hello.protocol_version` (tests of the version check change it).
@@ -26,6 +28,7 @@ impl<'a> LoginParams<'a> {
             username,
             password,
             stream_demand: false,
+            resumable: false,
             binding: ChannelBinding::None,
             protocol_version: PROTOCOL_VERSION,
         }
@@ -43,6 +46,8 @@ pub struct ClientLogin {
     password: String,
     tls: bool,
     step: Step,
+    /// Known once logged in: the key a resume proves (derived, or sent after a legacy login).
+    session_key: Option<[u8; 32]>,
 }
 
 /// What to do after a response.
@@ -64,13 +69,21 @@ impl ClientLogin {
             client_name: params.client_name.to_string(),
             stream_demand: params.stream_demand,
             scram_first,
+            resumable: params.resumable,
+            resume: None,
         });
         let login = ClientLogin {
             password: params.password.to_string(),
             tls: matches!(params.binding, ChannelBinding::TlsExporter(_)),
             step: Step::Challenged(first),
+            session_key: None,
         };
         (login, hello)
+    }
+
+    /// The key that proves a resume of this login's session (after [`Next::Done`]).
+    pub fn session_key(&self) -> Option<[u8; 32]> {
+        self.session_key
     }
 
     /// The response to the request awaited. A refusal comes back as its code; a response
@@ -93,6 +106,7 @@ impl ClientLogin {
                         pb::Authenticate {
                             scram_final: String::new(),
                             password,
+                            ..Default::default()
                         },
                     )
                 } else {
@@ -101,7 +115,7 @@ impl ClientLogin {
                         .map_err(scram_code)?;
                     let authenticate = pb::Authenticate {
                         scram_final,
-                        password: String::new(),
+                        ..Default::default()
                     };
                     (Some(last), authenticate)
                 };
@@ -110,9 +124,13 @@ impl ClientLogin {
                 Ok(Next::Send(Body::Authenticate(authenticate)))
             }
             (Step::Proved(last), Some(response::Result::Login(login))) => {
-                if let Some(last) = last {
-                    last.verify(&login.scram_final).map_err(scram_code)?;
-                }
+                self.session_key = match last {
+                    Some(last) => {
+                        last.verify(&login.scram_final).map_err(scram_code)?;
+                        Some(last.session_key())
+                    }
+                    None => <[u8; 32]>::try_from(&login.resume_key[..]).ok(),
+                };
                 Ok(Next::Done(login))
             }
             _ => Err(ErrorCode::MsgErr),
@@ -143,6 +161,7 @@ mod tests {
             result: Some(response::Result::Challenge(pb::Challenge {
                 scram_first,
                 legacy,
+                ..Default::default()
             })),
         }
     }

@@ -79,6 +79,43 @@ pub fn decode_client(frame: &RawFrame) -> Result<(u32, pb::client_message::Body)
     Ok((message.request_id, body))
 }
 
+/// A decoded control message with its resume numbers (docs/PROTOCOL.md §8).
+#[derive(Debug)]
+pub struct Sequenced<B> {
+    pub request_id: u32,
+    /// 0: not sequenced.
+    pub seq: u64,
+    /// The last sequenced message of the other side received (0: none, or not said).
+    pub ack: u64,
+    pub body: B,
+}
+
+/// Decodes a client's control frame with its sequence numbers.
+pub fn decode_client_sequenced(
+    frame: &RawFrame,
+) -> Result<Sequenced<pb::client_message::Body>, MessageError> {
+    let message: pb::ClientMessage = decode_control_frame(frame)?;
+    Ok(Sequenced {
+        request_id: message.request_id,
+        seq: message.seq,
+        ack: message.ack,
+        body: message.body.ok_or(MessageError::NoBody)?,
+    })
+}
+
+/// Decodes an MCU's control frame with its sequence numbers.
+pub fn decode_server_sequenced(
+    frame: &RawFrame,
+) -> Result<Sequenced<pb::server_message::Body>, MessageError> {
+    let message: pb::ServerMessage = decode_control_frame(frame)?;
+    Ok(Sequenced {
+        request_id: 0,
+        seq: message.seq,
+        ack: message.ack,
+        body: message.body.ok_or(MessageError::NoBody)?,
+    })
+}
+
 /// Decodes an MCU's control frame.
 pub fn decode_server(frame: &RawFrame) -> Result<pb::server_message::Body, MessageError> {
     let message: pb::ServerMessage = decode_control_frame(frame)?;
@@ -94,19 +131,24 @@ fn decode_control_frame<M: prost::Message + Default>(frame: &RawFrame) -> Result
 
 impl pb::ServerMessage {
     pub fn response(request_id: u32, code: u32, result: Option<pb::response::Result>) -> Self {
+        pb::ServerMessage::of(pb::server_message::Body::Response(pb::Response {
+            request_id,
+            code,
+            result,
+        }))
+    }
+
+    /// A message with `body`, not sequenced.
+    pub fn of(body: pb::server_message::Body) -> Self {
         pb::ServerMessage {
-            body: Some(pb::server_message::Body::Response(pb::Response {
-                request_id,
-                code,
-                result,
-            })),
+            body: Some(body),
+            seq: 0,
+            ack: 0,
         }
     }
 
     pub fn event(event: pb::Event) -> Self {
-        pb::ServerMessage {
-            body: Some(pb::server_message::Body::Event(event)),
-        }
+        pb::ServerMessage::of(pb::server_message::Body::Event(event))
     }
 }
 
@@ -115,6 +157,8 @@ impl pb::ClientMessage {
         pb::ClientMessage {
             request_id,
             body: Some(body),
+            seq: 0,
+            ack: 0,
         }
     }
 }

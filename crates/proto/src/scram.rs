@@ -156,6 +156,7 @@ pub struct ClientFirst {
 /// The client after its final message, waiting for the server's signature.
 pub struct ClientFinal {
     expected_signature: [u8; 32],
+    session_key: [u8; 32],
 }
 
 impl ClientFirst {
@@ -217,6 +218,7 @@ impl ClientFirst {
         let server_key = hmac(&salted, b"Server Key");
         let state = ClientFinal {
             expected_signature: hmac(&server_key, auth_message.as_bytes()),
+            session_key: session_key(&stored_key, &auth_message),
         };
         Ok((state, format!("{without_proof},p={}", B64.encode(proof))))
     }
@@ -238,6 +240,19 @@ impl ClientFinal {
             Err(ScramError::BadServerSignature)
         }
     }
+
+    /// The key this login shares with the MCU (never sent): it proves a resume.
+    pub fn session_key(&self) -> [u8; 32] {
+        self.session_key
+    }
+}
+
+/// A key both ends of one SCRAM exchange can compute and an eavesdropper cannot: keyed by
+/// StoredKey (which never travels), over this exchange's AuthMessage (its nonces).
+fn session_key(stored_key: &[u8; 32], auth_message: &str) -> [u8; 32] {
+    let mut data = b"conference resume key,".to_vec();
+    data.extend_from_slice(auth_message.as_bytes());
+    hmac(stored_key, &data)
 }
 
 /// The server's view of a client-first-message.
@@ -322,6 +337,16 @@ impl ServerFirst {
     /// Checks the client-final-message against `binding`, the link this server sees. On
     /// success returns the server-final-message.
     pub fn finish(self, client_final: &str, binding: ChannelBinding) -> Result<String, ScramError> {
+        self.finish_with_key(client_final, binding)
+            .map(|(server_final, _)| server_final)
+    }
+
+    /// [`finish`](Self::finish), with the session key the client derives too (resume).
+    pub fn finish_with_key(
+        self,
+        client_final: &str,
+        binding: ChannelBinding,
+    ) -> Result<(String, [u8; 32]), ScramError> {
         let (without_proof, proof) = client_final
             .rsplit_once(",p=")
             .ok_or(ScramError::Malformed)?;
@@ -346,7 +371,8 @@ impl ServerFirst {
             return Err(ScramError::BadProof);
         }
         let server_signature = hmac(&self.verifier.server_key, auth_message.as_bytes());
-        Ok(format!("v={}", B64.encode(server_signature)))
+        let key = session_key(&self.verifier.stored_key, &auth_message);
+        Ok((format!("v={}", B64.encode(server_signature)), key))
     }
 }
 
@@ -386,7 +412,7 @@ pub fn fill_random(out: &mut [u8]) {
     getrandom::fill(out).expect("the operating system's random generator failed");
 }
 
-fn random_nonce() -> String {
+pub(crate) fn random_nonce() -> String {
     let mut bytes = [0u8; NONCE_BYTES];
     fill_random(&mut bytes);
     B64.encode(bytes)
@@ -399,7 +425,7 @@ pub fn salted_password(password: &str, salt: &[u8], iterations: u32) -> [u8; 32]
     out
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(data);
     mac.finalize().into_bytes().into()

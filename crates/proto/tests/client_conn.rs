@@ -78,7 +78,7 @@ impl Mcu {
     }
 
     fn send(&mut self, body: server_message::Body, offset: Duration) {
-        let frame = encode_control(&pb::ServerMessage { body: Some(body) });
+        let frame = encode_control(&pb::ServerMessage::of(body));
         self.conn.handle_input(&frame, self.at(offset));
         self.pump();
     }
@@ -153,7 +153,7 @@ fn challenge_body(id: u32, scram_first: String) -> server_message::Body {
         code: 0,
         result: Some(pb::response::Result::Challenge(pb::Challenge {
             scram_first,
-            legacy: false,
+            ..Default::default()
         })),
     })
 }

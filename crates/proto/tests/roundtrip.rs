@@ -83,12 +83,15 @@ fn client_body() -> impl Strategy<Value = Body> {
                 client_name: c,
                 stream_demand: d,
                 scram_first: f,
+                resumable: d,
+                resume: None,
             })
         }),
         (text(), text()).prop_map(|(scram_final, password)| {
             Body::Authenticate(pb::Authenticate {
                 scram_final,
                 password,
+                ..Default::default()
             })
         }),
         any::<u32>().prop_map(|room_id| Body::JoinRoom(pb::JoinRoom { room_id })),
@@ -204,6 +207,7 @@ fn server_body() -> impl Strategy<Value = SBody> {
                     server_name,
                     stream_demand,
                     scram_final: String::new(),
+                    ..Default::default()
                 })
             },
         );
@@ -331,7 +335,7 @@ proptest! {
 
     #[test]
     fn server_messages_round_trip(body in server_body()) {
-        let message = pb::ServerMessage { body: Some(body.clone()) };
+        let message = pb::ServerMessage::of(body.clone());
         let frames = feed(&[], &encode_control(&message));
         prop_assert_eq!(decode_server(&frames[0]).unwrap(), body);
     }

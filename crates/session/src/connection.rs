@@ -1,6 +1,8 @@
-//! One MCU connection: connect with a timeout, the Hello/login handshake, then a reader task
-//! (frames → cache, events, responses; heartbeat) and a writer task (control frames first,
-//! then queued media).
+//! One MCU session: connect with a timeout, the Hello/login handshake, then the connection
+//! task (frames → cache, events, responses; heartbeat) and a writer task per link (control
+//! frames first, then queued media). A resumable session outlives its links: when one breaks
+//! the task reconnects on the protocol's backoff and resumes (docs/PROTOCOL.md §8), the
+//! callers and the application noticing nothing but a pause.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::media::MediaQueue;
 use crate::requests::{self, Pending, RequestKind};
+use crate::stats::Uplinked;
 use crate::tls::{self, TlsFailure, TlsMode, TlsSettings};
 use crate::uplink::Uplink;
 
@@ -43,6 +46,10 @@ pub(crate) trait Owner: Send + Sync + 'static {
     ) -> Result<(), ErrorCode>;
     /// The link ended without a local close.
     fn lost(&self, generation: u64, reason: ErrorCode);
+    /// The link broke; the session waits for a new one (nothing is lost).
+    fn suspended(&self, generation: u64, reason: ErrorCode);
+    /// The session is back on a new link.
+    fn resumed(&self, generation: u64);
     fn response(&self, generation: u64, conn: &Conn, response: pb::Response);
     fn event(&self, generation: u64, event: pb::Event);
     fn user_update(&self, generation: u64, users: Vec<pb::UserInfo>);
@@ -61,6 +68,8 @@ pub(crate) struct Settings {
     pub send_budget: crate::media::SendBudget,
     /// How long `disconnect` waits for the MCU to close its side.
     pub disconnect_grace: Duration,
+    /// Ask the MCU to keep the session across link cuts (docs/PROTOCOL.md §8).
+    pub resumable: bool,
 }
 
 /// The byte stream to the MCU: TCP, or TLS over TCP.
@@ -124,8 +133,10 @@ pub(crate) struct Conn {
     /// request takes its id and queues its frame under this lock, so its response cannot be
     /// processed before its waiter is registered).
     client: Mutex<ClientConn>,
-    /// Control frames to the writer.
-    control: mpsc::UnboundedSender<Bytes>,
+    /// Control frames to the current link's writer (replaced by a resume).
+    control: Mutex<mpsc::UnboundedSender<Bytes>>,
+    /// A link carries the session (false between a cut and the resume).
+    linked: AtomicBool,
     close: watch::Sender<bool>,
     /// Cleared by a local close: frames still arriving are no longer delivered.
     live: AtomicBool,
@@ -163,27 +174,34 @@ impl Conn {
         ErrorCode::check(response.code)
     }
 
-    /// Hands every frame `client` has to transmit to the writer; false once it is gone.
+    /// Hands every frame `client` has to transmit to the writer; false once it is gone and
+    /// the session cannot wait for another link.
     fn flush(&self, client: &mut ClientConn) -> bool {
         let mut open = true;
+        let control = self.control.lock();
         while let Some(frame) = client.poll_transmit() {
-            // A closed writer means the connection is already going.
-            open &= self.control.send(frame).is_ok();
+            // A closed writer means the link is already going (a resumable session keeps
+            // the frame for the next one).
+            open &= control.send(frame).is_ok();
         }
-        open
+        open || client.is_resumable()
     }
 
-    /// Queues one encoded media frame of `send_stream`, unless nobody watches its stream
-    /// (`Ok(false)`: withheld); what a new viewer needs goes first.
-    pub fn send_media(&self, header: &MediaHeader, frame: Bytes) -> Result<bool, ErrorCode> {
+    /// Queues one encoded media frame of `send_stream`, unless nobody watches its stream or
+    /// the session is between links; what a new viewer needs goes first. The uplink sees
+    /// every frame (it keeps the latest key frame for the resume).
+    pub fn send_media(&self, header: &MediaHeader, frame: Bytes) -> Result<Uplinked, ErrorCode> {
         let mut uplink = self.uplink.lock();
         let mut replay = Vec::new();
         let send = uplink.admit(header, &frame, Instant::now(), &mut replay);
+        if !self.linked.load(Ordering::Acquire) {
+            return Ok(Uplinked::LinkDown);
+        }
         self.media.push_replay(replay);
         if send {
-            self.media.push(frame).map(|()| true)
+            self.media.push(frame).map(|()| Uplinked::Sent)
         } else {
-            Ok(false)
+            Ok(Uplinked::Withheld)
         }
     }
 
@@ -244,7 +262,7 @@ pub(crate) async fn run<O: Owner>(
     let settings = owner.settings();
     let timeout = settings.request_timeout;
     let withhold = settings.withhold_unwatched;
-    let established = tokio::time::timeout(timeout, establish(&params, withhold, timeout))
+    let established = tokio::time::timeout(timeout, establish(&params, &settings))
         .await
         .unwrap_or(Err(ErrorCode::Timeout));
     let (stream, client, login) = match established {
@@ -265,7 +283,8 @@ pub(crate) async fn run<O: Owner>(
         media: MediaQueue::new(settings.send_budget),
         uplink: Mutex::new(Uplink::new(login.stream_demand && withhold)),
         client: Mutex::new(client),
-        control,
+        control: Mutex::new(control),
+        linked: AtomicBool::new(true),
         close,
         live: AtomicBool::new(true),
         done: Latch::new(),
@@ -279,50 +298,234 @@ pub(crate) async fn run<O: Owner>(
     }
     let _ = reply.send(Ok(()));
 
-    let (mut reader, writer) = tokio::io::split(stream);
-    let writer = tokio::spawn(write_loop(
-        writer,
-        control_rx,
-        Arc::clone(&conn),
-        close_rx.clone(),
-    ));
-    let end = read_loop(&*owner, &conn, &mut reader, close_rx).await;
+    let link = LinkIo::start(stream, control_rx, &conn, &close_rx);
+    let mut driver = Driver {
+        owner: &*owner,
+        conn: &conn,
+        params: &params,
+        link: Some(link),
+        connecting: None,
+        close: close_rx,
+    };
+    let end = driver.run().await;
+    let link = driver.link.take();
     conn.close.send_replace(true);
     match end {
         End::Local => {
             // Goodbye is flushed, then the MCU closes its side; waiting for that means the
             // MCU has forgotten this session when `disconnect` returns.
-            let grace = settings.disconnect_grace;
-            if tokio::time::timeout(grace, writer).await.is_ok() {
-                let _ = tokio::time::timeout(grace, drain(&mut reader)).await;
+            if let Some(mut link) = link {
+                let grace = settings.disconnect_grace;
+                if tokio::time::timeout(grace, &mut link.writer).await.is_ok() {
+                    let _ = tokio::time::timeout(grace, drain(&mut link.reader)).await;
+                }
             }
         }
         End::Lost(reason) => {
             tracing::warn!(?reason, "MCU connection lost");
-            writer.abort();
+            if let Some(link) = link {
+                link.writer.abort();
+            }
             conn.live.store(false, Ordering::Release);
             conn.pending.close(ErrorCode::NetworkException);
             owner.lost(generation, reason);
         }
     }
-    drop(reader);
     conn.done.set();
+}
+
+/// One link's halves: the reader (read by the connection task) and the writer task.
+struct LinkIo {
+    reader: ReadHalf<BoxedLink>,
+    writer: tokio::task::JoinHandle<()>,
+}
+
+impl LinkIo {
+    fn start(
+        stream: BoxedLink,
+        control: mpsc::UnboundedReceiver<Bytes>,
+        conn: &Arc<Conn>,
+        close: &watch::Receiver<bool>,
+    ) -> LinkIo {
+        let (reader, writer) = tokio::io::split(stream);
+        let writer = tokio::spawn(write_loop(writer, control, Arc::clone(conn), close.clone()));
+        LinkIo { reader, writer }
+    }
+}
+
+/// A connection attempt of the resume backoff.
+type Connecting = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(BoxedLink, ChannelBinding), ErrorCode>> + Send>,
+>;
+
+/// The connection task after the login: reads the current link, feeds the protocol, and
+/// between links runs the reconnect attempts the protocol asks for.
+struct Driver<'a, O: Owner> {
+    owner: &'a O,
+    conn: &'a Arc<Conn>,
+    params: &'a ConnectParams,
+    link: Option<LinkIo>,
+    connecting: Option<Connecting>,
+    close: watch::Receiver<bool>,
+}
+
+impl<O: Owner> Driver<'_, O> {
+    async fn run(&mut self) -> End {
+        let conn = self.conn;
+        loop {
+            let (events, deadline) = {
+                let mut client = conn.client.lock();
+                let events: Vec<ClientEvent> = std::iter::from_fn(|| client.poll_event()).collect();
+                conn.flush(&mut client);
+                (events, client.poll_timeout())
+            };
+            for event in events {
+                if let Some(end) = self.handle(event) {
+                    return end;
+                }
+            }
+            let deadline = deadline.map(tokio::time::Instant::from_std);
+            let mut buf = conn.client.lock().take_read_buffer();
+            let spare = buf.capacity() - buf.len();
+            tokio::select! {
+                _ = self.close.changed() => return End::Local,
+                read = read_link(self.link.as_mut(), &mut buf) => {
+                    let mut client = conn.client.lock();
+                    match read {
+                        Ok(n) if n > 0 => client.handle_read_buffer(buf, n, spare, Instant::now()),
+                        result => {
+                            if let Err(err) = result {
+                                tracing::debug!(%err, "read failed");
+                            }
+                            client.handle_read_buffer(buf, 0, spare, Instant::now());
+                            client.handle_eof(Instant::now());
+                        }
+                    }
+                }
+                opened = connect_attempt(self.connecting.as_mut()) => {
+                    self.connecting = None;
+                    let mut client = conn.client.lock();
+                    client.handle_read_buffer(buf, 0, spare, Instant::now());
+                    match opened {
+                        Ok((stream, binding)) => {
+                            let (control, control_rx) = mpsc::unbounded_channel();
+                            *conn.control.lock() = control;
+                            self.link = Some(LinkIo::start(stream, control_rx, conn, &self.close));
+                            client.resume_link(binding, Instant::now());
+                        }
+                        Err(code) => {
+                            tracing::debug!(?code, "reconnect attempt failed");
+                            client.link_failed(Instant::now());
+                        }
+                    }
+                }
+                () = sleep_until(deadline) => {
+                    let mut client = conn.client.lock();
+                    client.handle_read_buffer(buf, 0, spare, Instant::now());
+                    client.handle_timeout(Instant::now());
+                }
+            }
+        }
+    }
+
+    /// One event of the protocol state machine. `Some` ends the session.
+    fn handle(&mut self, event: ClientEvent) -> Option<End> {
+        let conn = self.conn;
+        match event {
+            ClientEvent::Suspended(reason) => {
+                tracing::warn!(?reason, "MCU link lost: resuming");
+                conn.linked.store(false, Ordering::Release);
+                if let Some(link) = self.link.take() {
+                    link.writer.abort();
+                }
+                conn.media.clear();
+                self.owner.suspended(conn.generation, reason);
+                None
+            }
+            ClientEvent::Connect => {
+                let params = ConnectTarget::of(self.params);
+                let bound = conn.client.lock().attempt_timeout();
+                self.connecting = Some(Box::pin(async move {
+                    let attempt = async {
+                        // Resolved again: the MCU may have moved.
+                        let addrs = resolve(&params.host, params.port).await?;
+                        open_link(&addrs, &params.host, &params.tls).await
+                    };
+                    tokio::time::timeout(bound, attempt)
+                        .await
+                        .unwrap_or(Err(ErrorCode::Timeout))
+                }));
+                None
+            }
+            ClientEvent::Resumed => {
+                tracing::info!("session resumed on a new link");
+                {
+                    let mut uplink = conn.uplink.lock();
+                    let mut replay = Vec::new();
+                    uplink.resumed(Instant::now(), &mut replay);
+                    conn.media.push_replay(replay);
+                }
+                conn.linked.store(true, Ordering::Release);
+                self.owner.resumed(conn.generation);
+                None
+            }
+            event => handle_event(self.owner, conn, event),
+        }
+    }
+}
+
+/// What a reconnect needs of the connect parameters (owned: the attempt is a future of its
+/// own).
+struct ConnectTarget {
+    host: String,
+    port: u16,
+    tls: TlsSettings,
+}
+
+impl ConnectTarget {
+    fn of(params: &ConnectParams) -> Self {
+        ConnectTarget {
+            host: params.host.clone(),
+            port: params.port,
+            tls: params.tls.clone(),
+        }
+    }
+}
+
+/// Reads the current link; pending forever between links.
+async fn read_link(link: Option<&mut LinkIo>, buf: &mut bytes::BytesMut) -> std::io::Result<usize> {
+    match link {
+        Some(link) => link.reader.read_buf(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The connection attempt in progress; pending forever without one.
+async fn connect_attempt(
+    connecting: Option<&mut Connecting>,
+) -> Result<(BoxedLink, ChannelBinding), ErrorCode> {
+    match connecting {
+        Some(attempt) => attempt.await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Resolves, connects and logs in. Every failure maps to the code `connect_MCU` returns.
 /// The `ClientConn` keeps whatever arrived after the login for the reader.
 async fn establish(
     params: &ConnectParams,
-    withhold_unwatched: bool,
-    request_timeout: Duration,
+    settings: &Settings,
 ) -> Result<(BoxedLink, ClientConn, pb::LoginResult), ErrorCode> {
+    let (withhold_unwatched, resumable) = (settings.withhold_unwatched, settings.resumable);
+    let request_timeout = settings.request_timeout;
     let addrs = resolve(&params.host, params.port).await?;
-    let (mut stream, binding) = open_link(&addrs, params).await?;
+    let (mut stream, binding) = open_link(&addrs, &params.host, &params.tls).await?;
     let login = LoginParams {
         client_name: concat!("conference_sdk ", env!("CARGO_PKG_VERSION")),
         username: &params.username,
         password: &params.password,
         stream_demand: withhold_unwatched,
+        resumable,
         binding,
         protocol_version: PROTOCOL_VERSION,
     };
@@ -355,7 +558,7 @@ async fn establish(
             Ok(n) if n > 0 => client.handle_read_buffer(buf, n, spare, Instant::now()),
             _ => {
                 client.handle_read_buffer(buf, 0, spare, Instant::now());
-                client.handle_eof();
+                client.handle_eof(Instant::now());
             }
         }
     }
@@ -365,14 +568,14 @@ async fn establish(
 /// connection when the MCU does not offer TLS, unless a CA or pin is set.
 async fn open_link(
     addrs: &[SocketAddr],
-    params: &ConnectParams,
+    host: &str,
+    settings: &TlsSettings,
 ) -> Result<(BoxedLink, ChannelBinding), ErrorCode> {
-    let settings = &params.tls;
     let tcp = connect_any(addrs).await?;
     if settings.mode == TlsMode::Off {
         return Ok((Box::new(tcp), ChannelBinding::None));
     }
-    match tls::handshake(tcp, &params.host, settings).await {
+    match tls::handshake(tcp, host, settings).await {
         Ok(tls) => Ok((
             Box::new(tls.stream),
             ChannelBinding::TlsExporter(tls.exporter),
@@ -443,51 +646,6 @@ async fn connect_any(addrs: &[SocketAddr]) -> Result<TcpStream, ErrorCode> {
     Err(ErrorCode::SockCnntErr)
 }
 
-async fn read_loop<O: Owner>(
-    owner: &O,
-    conn: &Conn,
-    reader: &mut ReadHalf<BoxedLink>,
-    mut close: watch::Receiver<bool>,
-) -> End {
-    loop {
-        let (events, deadline) = {
-            let mut client = conn.client.lock();
-            let events: Vec<ClientEvent> = std::iter::from_fn(|| client.poll_event()).collect();
-            conn.flush(&mut client);
-            (events, client.poll_timeout())
-        };
-        for event in events {
-            if let Some(end) = handle_event(owner, conn, event) {
-                return end;
-            }
-        }
-        let mut buf = conn.client.lock().take_read_buffer();
-        let spare = buf.capacity() - buf.len();
-        let deadline = deadline.map(tokio::time::Instant::from_std);
-        tokio::select! {
-            _ = close.changed() => return End::Local,
-            read = reader.read_buf(&mut buf) => {
-                let mut client = conn.client.lock();
-                match read {
-                    Ok(n) if n > 0 => client.handle_read_buffer(buf, n, spare, Instant::now()),
-                    result => {
-                        if let Err(err) = result {
-                            tracing::debug!(%err, "read failed");
-                        }
-                        client.handle_read_buffer(buf, 0, spare, Instant::now());
-                        client.handle_eof();
-                    }
-                }
-            }
-            () = sleep_until(deadline) => {
-                let mut client = conn.client.lock();
-                client.handle_read_buffer(buf, 0, spare, Instant::now());
-                client.handle_timeout(Instant::now());
-            }
-        }
-    }
-}
-
 /// Sleeps until `deadline`; forever without one.
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
@@ -519,7 +677,10 @@ fn handle_event<O: Owner>(owner: &O, conn: &Conn, event: ClientEvent) -> Option<
         } => owner.link(rtt_us, loss_permille),
         ClientEvent::UserUpdate(users) => owner.user_update(conn.generation, users),
         ClientEvent::StreamDemand { watched, seq } => conn.on_stream_demand(watched, seq),
-        ClientEvent::LoggedIn(_) => {}
+        ClientEvent::LoggedIn(_)
+        | ClientEvent::Suspended(_)
+        | ClientEvent::Connect
+        | ClientEvent::Resumed => {}
         ClientEvent::Closed(reason) => {
             match reason {
                 ErrorCode::NetworkException => {

@@ -607,8 +607,7 @@ impl Sdk {
             ..header
         };
         let (outcome, result) = match conn.send_media(&header, frame) {
-            Ok(true) => (Uplinked::Sent, Ok(())),
-            Ok(false) => (Uplinked::Withheld, Ok(())),
+            Ok(outcome) => (outcome, Ok(())),
             Err(code) => (Uplinked::QueueFull, Err(code)),
         };
         self.shared

@@ -73,6 +73,15 @@ impl MediaQueue {
         Some(frame)
     }
 
+    /// Forgets what was queued (the link it was for is gone); returns the frames dropped.
+    pub fn clear(&self) -> usize {
+        let mut inner = self.inner.lock();
+        let dropped = inner.frames.len();
+        inner.frames.clear();
+        inner.bytes = 0;
+        dropped
+    }
+
     /// Queues a replay for new viewers beyond the bounds: the uplink's own caps bound it,
     /// and losing part of it would leave the viewers without a picture.
     pub fn push_replay(&self, frames: Vec<Bytes>) {

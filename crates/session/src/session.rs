@@ -385,6 +385,7 @@ impl connection::Owner for Shared {
             withhold_unwatched: self.tuning.withhold_unwatched,
             send_budget: self.tuning.send_budget,
             disconnect_grace: self.tuning.disconnect_grace,
+            resumable: true,
         }
     }
 
@@ -404,6 +405,20 @@ impl connection::Owner for Shared {
 
     fn lost(&self, generation: u64, reason: ErrorCode) {
         self.on_lost(generation, reason);
+    }
+
+    fn suspended(&self, generation: u64, reason: ErrorCode) {
+        tracing::info!(
+            generation,
+            ?reason,
+            "session suspended until the link is back"
+        );
+    }
+
+    fn resumed(&self, generation: u64) {
+        if self.state.lock().current(generation).is_some() {
+            self.stats.resumed();
+        }
     }
 
     fn response(&self, generation: u64, conn: &Conn, response: pb::Response) {

@@ -31,8 +31,11 @@ pub struct SdkStats {
     pub withheld: u64,
     /// Received frames the dispatcher dropped because the callbacks did not keep up.
     pub dropped_dispatcher: u64,
-    /// Sessions resumed after a network cut (none yet: a lost link ends the session).
+    /// Sessions resumed after a network cut (docs/PROTOCOL.md §8).
     pub resumes: u64,
+    /// `send_stream` frames dropped whole because the session was between links (not in
+    /// the C struct, whose size is fixed: the CLI and logs show it).
+    pub dropped_link_down: u64,
 }
 
 #[derive(Default)]
@@ -61,6 +64,8 @@ pub(crate) struct Counters {
     received: [Stream; 4],
     queue_full: AtomicU64,
     withheld: AtomicU64,
+    link_down: AtomicU64,
+    resumes: AtomicU64,
     /// 0: not measured.
     rtt_us: AtomicU32,
     loss_permille: AtomicU32,
@@ -72,6 +77,7 @@ pub(crate) enum Uplinked {
     Sent,
     Withheld,
     QueueFull,
+    LinkDown,
 }
 
 fn index(media_type: MediaType) -> usize {
@@ -88,7 +94,15 @@ impl Counters {
             Uplinked::QueueFull => {
                 self.queue_full.fetch_add(1, Relaxed);
             }
+            Uplinked::LinkDown => {
+                self.link_down.fetch_add(1, Relaxed);
+            }
         }
+    }
+
+    /// The session came back on a new link.
+    pub fn resumed(&self) {
+        self.resumes.fetch_add(1, Relaxed);
     }
 
     pub fn received(&self, media_type: MediaType, payload: usize) {
@@ -116,7 +130,8 @@ impl Counters {
             dropped_queue_full: self.queue_full.load(Relaxed),
             withheld: self.withheld.load(Relaxed),
             dropped_dispatcher,
-            resumes: 0,
+            resumes: self.resumes.load(Relaxed),
+            dropped_link_down: self.link_down.load(Relaxed),
         }
     }
 }

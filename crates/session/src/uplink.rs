@@ -128,6 +128,25 @@ impl Uplink {
         }
     }
 
+    /// The session is on a new link after a cut: the MCU's forwarding state for us is new
+    /// and keeps no key frame, so every watched video stream restarts from its latest key
+    /// frame (as for a viewer that came back after the MCU had dropped the stream).
+    pub fn resumed(&mut self, now: Instant, out: &mut Vec<Bytes>) {
+        let watched = self
+            .streams
+            .iter()
+            .enumerate()
+            .filter(|(_, state)| state.watched)
+            .fold(0u32, |bits, (index, _)| bits | 1 << index);
+        self.set_watched(0);
+        self.set_watched(watched);
+        // A frame in progress on the old link is not finished on the new one.
+        for state in &mut self.streams {
+            state.current = None;
+        }
+        self.take_replay(now, out);
+    }
+
     /// Moves what new viewers need to `out` (encoded frames, in order), for every stream that
     /// became watched and is not in the middle of sending a frame (that one's replay goes
     /// before its next frame).

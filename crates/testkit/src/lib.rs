@@ -89,6 +89,8 @@ pub struct TestConfig {
     pub accounts: Vec<TestAccount>,
     pub rooms: Vec<TestRoom>,
     pub heartbeat_ms: Option<u32>,
+    /// `[server] resume_window_ms` (the MCU's default otherwise).
+    pub resume_window_ms: Option<u32>,
     /// Appended to the file as is (`[tls]`, `[login]` sections).
     pub extra: String,
 }
@@ -164,11 +166,24 @@ impl TestConfig {
         self
     }
 
+    /// How long the MCU keeps a resumable session after its link broke.
+    pub fn resume_window_ms(mut self, ms: u32) -> Self {
+        self.resume_window_ms = Some(ms);
+        self
+    }
+
     pub fn to_toml(&self) -> String {
         let mut text = String::new();
-        if let Some(ms) = self.heartbeat_ms {
-            let _ = writeln!(text, "[server]\nheartbeat_ms = {ms}\n");
+        if self.heartbeat_ms.is_some() || self.resume_window_ms.is_some() {
+            text.push_str("[server]\n");
         }
+        if let Some(ms) = self.heartbeat_ms {
+            let _ = writeln!(text, "heartbeat_ms = {ms}");
+        }
+        if let Some(ms) = self.resume_window_ms {
+            let _ = writeln!(text, "resume_window_ms = {ms}");
+        }
+        text.push('\n');
         for a in &self.accounts {
             let _ = writeln!(text, "[[account]]\nusername = {:?}", a.username);
             if let Some(nick) = &a.nickname {

@@ -60,6 +60,9 @@ pub enum Input {
         stream_demand: bool,
         /// The SCRAM server-final-message for `LoginResult` (empty after a legacy login).
         scram_final: String,
+        /// The client asked to be resumable and the MCU keeps sessions: what `LoginResult`
+        /// tells it (docs/PROTOCOL.md §8).
+        resume: Option<ResumeGrant>,
     },
     /// A request of a logged-in connection.
     Request {
@@ -71,6 +74,11 @@ pub enum Input {
     Signal { conn: ConnId, status: u8 },
     /// The connection is gone (EOF, error, dead peer, Goodbye, protocol violation).
     Disconnected { conn: ConnId },
+    /// The link of a resumable session is gone: the user stays, with signal 0, for the
+    /// resume window.
+    Suspended { conn: ConnId },
+    /// The suspended session is on a new link (the transport has replayed what it missed).
+    Resumed { conn: ConnId },
     /// Periodic: flushes throttled LOOKED events, closes rooms past their end time.
     Tick,
     /// Server shutdown: every client is told, then closed.
@@ -89,6 +97,14 @@ pub enum Input {
     /// A reread configuration: rooms added, changed and removed (users of a removed room
     /// get `ROOM_EXIT` with `retCode_RoomClosed`), accounts replaced.
     Reload(Box<Config>),
+}
+
+/// What a resumable login is told beside its user id.
+#[derive(Debug, Clone)]
+pub struct ResumeGrant {
+    pub token: bytes::Bytes,
+    /// Sent only after a legacy (password) login, over TLS: a SCRAM login derives it.
+    pub key: bytes::Bytes,
 }
 
 /// One room as the admin API shows it.
@@ -169,6 +185,8 @@ struct Session {
     signal: u8,
     /// The client asked for `StreamDemand` messages.
     stream_demand: bool,
+    /// Its link is gone since then; it is released when the resume window has passed.
+    suspended_since: Option<Instant>,
     chat: TokenBucket,
     data: TokenBucket,
     data_bytes: TokenBucket,
@@ -182,6 +200,7 @@ pub struct Core {
     limits: Limits,
     server_name: String,
     heartbeat_ms: u32,
+    resume_window: Duration,
     /// Streams with a LOOKED held back by the throttle: (room, sender, stream index).
     looked_pending: BTreeSet<(RoomId, UserId, usize)>,
     /// LOOKED ctrl 1 sent to senders (each asks for a key frame), since the start.
@@ -227,6 +246,7 @@ impl Core {
             limits,
             server_name: config.server_name.clone(),
             heartbeat_ms: config.heartbeat_ms,
+            resume_window: Duration::from_millis(u64::from(config.resume_window_ms)),
             looked_pending: BTreeSet::new(),
             key_frame_requests: 0,
             held: Vec::new(),
@@ -243,7 +263,16 @@ impl Core {
                 user,
                 stream_demand,
                 scram_final,
-            } => self.login(now, conn, request_id, user, stream_demand, scram_final),
+                resume,
+            } => self.login(
+                now,
+                conn,
+                request_id,
+                user,
+                stream_demand,
+                scram_final,
+                resume,
+            ),
             Input::Request {
                 conn,
                 request_id,
@@ -251,6 +280,8 @@ impl Core {
             } => self.request(now, conn, request_id, body),
             Input::Signal { conn, status } => self.signal(conn, status.min(5)),
             Input::Disconnected { conn } => self.disconnect(conn),
+            Input::Suspended { conn } => self.suspend(now, conn),
+            Input::Resumed { conn } => self.resume(conn),
             Input::Tick => self.tick(now),
             Input::Shutdown => self.shutdown(),
             Input::AdminKick { room, user } => {
@@ -320,6 +351,24 @@ impl Core {
     /// Number of logged-in connections.
     pub fn sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// Whether `conn` is logged in.
+    pub fn has_session(&self, conn: ConnId) -> bool {
+        self.sessions.contains_key(&conn)
+    }
+
+    /// Sessions waiting for their client to come back.
+    pub fn suspended_sessions(&self) -> usize {
+        self.sessions
+            .values()
+            .filter(|s| s.suspended_since.is_some())
+            .count()
+    }
+
+    /// How long a suspended session is kept (0: sessions are never suspended).
+    pub fn resume_window(&self) -> Duration {
+        self.resume_window
     }
 
     /// Answers to `conn` held until a sender acknowledges its `StreamDemand`.

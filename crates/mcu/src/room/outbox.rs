@@ -208,11 +208,9 @@ impl Outbox {
         let Some(member) = room.members.get(&receiver) else {
             return;
         };
-        let message = pb::ServerMessage {
-            body: Some(pb::server_message::Body::UserUpdate(pb::UserUpdate {
-                users,
-            })),
-        };
+        let message = pb::ServerMessage::of(pb::server_message::Body::UserUpdate(pb::UserUpdate {
+            users,
+        }));
         self.send(member.conn, &message);
     }
 
@@ -256,12 +254,12 @@ impl Outbox {
                 if raised {
                     self.demand_raised.push((user, seq));
                 }
-                let message = pb::ServerMessage {
-                    body: Some(pb::server_message::Body::StreamDemand(pb::StreamDemand {
+                let message = pb::ServerMessage::of(pb::server_message::Body::StreamDemand(
+                    pb::StreamDemand {
                         watched: u32::from(watched),
                         seq,
-                    })),
-                };
+                    },
+                ));
                 self.routing.push(Output::Send {
                     conn,
                     frame: encode(&message),

@@ -52,6 +52,7 @@ fn config() -> Config {
         server_name: "test".into(),
         heartbeat_ms: 1000,
         max_connections: 100,
+        resume_window_ms: 10_000,
         accounts: vec![
             account(T, "t", true),
             account(M, "m", false),
@@ -149,6 +150,7 @@ impl World {
             user,
             stream_demand: self.stream_demand,
             scram_final: String::new(),
+            resume: None,
         });
         let resp = self.response(conn);
         assert_eq!(resp.code, OK);
@@ -644,6 +646,58 @@ fn leave_releases_everything_in_order() {
 }
 
 #[test]
+fn a_suspended_user_keeps_everything_and_the_room_sees_only_its_signal() {
+    let mut w = World::classroom();
+    assert_eq!(w.req(M, set_interact(A)), OK);
+    assert_eq!(w.req(A, subscribe(M, MediaType::VideoMajor, true)), OK);
+    w.clear();
+    w.input(Input::Suspended { conn: M as ConnId });
+    assert!(w.events(A).is_empty(), "no event: not a leave");
+    let seen: Vec<_> = w.updates(A).into_iter().filter(|u| u.id == M).collect();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].signal_status, 0);
+    assert!(seen[0].is_master, "still the master");
+    assert!(w.closes().is_empty());
+    w.clear();
+    // Back within the window: tables that list M are published again, signal restored.
+    w.advance(9_000);
+    w.input(Input::Tick);
+    w.input(Input::Resumed { conn: M as ConnId });
+    assert_eq!(
+        w.subscribers(M, MediaType::VideoMajor),
+        Some(vec![A as ConnId])
+    );
+    assert!(w.route(A).is_some() && w.route(T).is_some() && w.route(B).is_some());
+    assert!(w.events(A).is_empty());
+    let seen: Vec<_> = w.updates(A).into_iter().filter(|u| u.id == M).collect();
+    assert_eq!(seen[0].signal_status, 5);
+    assert_eq!(w.core.suspended_sessions(), 0);
+}
+
+#[test]
+fn a_session_suspended_past_the_window_is_released_as_a_leave() {
+    let mut w = World::classroom();
+    w.input(Input::Suspended { conn: B as ConnId });
+    w.clear();
+    w.advance(9_999);
+    w.input(Input::Tick);
+    assert!(w.events(A).is_empty());
+    w.advance(1);
+    w.input(Input::Tick);
+    use StateId::*;
+    assert_eq!(
+        w.states(A),
+        vec![UserTalk, UserLeave],
+        "hand lowered, then gone"
+    );
+    assert_eq!(
+        w.closes(),
+        vec![(B as ConnId, code(ErrorCode::NvalidSessionErr))]
+    );
+    assert_eq!(w.core.sessions(), 3);
+}
+
+#[test]
 fn a_joiner_gets_the_roster_in_join_order() {
     let mut w = World::new();
     w.enter(&[B, T, A]);
@@ -693,6 +747,7 @@ fn second_login_wins() {
         user: A,
         stream_demand: false,
         scram_final: String::new(),
+        resume: None,
     });
     let old = w.events(A);
     assert_eq!(old[0].state, StateId::RoomExit.id());

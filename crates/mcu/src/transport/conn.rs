@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use conference_proto::frame::{FRAME_HEADER_LEN, FrameBuffer, FrameKind, RawFrame};
 use conference_proto::media::MediaHeader;
-use conference_proto::message::decode_client;
+use conference_proto::message::decode_client_sequenced;
 use conference_proto::pb::client_message::Body;
 use conference_proto::scram::{ChannelBinding, ClientHello, ServerFirst};
-use conference_proto::{ErrorCode, PROTOCOL_VERSION, pb};
+use conference_proto::{ErrorCode, PROTOCOL_VERSION, pb, resume};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -20,11 +20,12 @@ use super::credentials::Challenge;
 use super::forward::{Forwarder, RouteTable};
 use super::hub::{HubMsg, bye};
 use super::queue::OutQueue;
+use super::resume::{ResumeState, Token};
 use super::socket::{self, ReadHalf};
 use super::throttle::Admission;
 use super::tls::{self, Link, Refusal};
 use super::{Shared, writer};
-use crate::room::{ConnId, Input};
+use crate::room::{ConnId, Input, ResumeGrant};
 use crate::signal::SignalMeter;
 
 /// Read buffer growth step; idle connections keep at most about this much.
@@ -93,6 +94,8 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
     let writer = tokio::spawn(writer::run(writer_half, out.clone()));
     let mut conn_state = Connection {
         conn,
+        session: conn,
+        resume: None,
         reader: &mut reader,
         frames: FrameBuffer::new(READ_CHUNK, READ_CHUNK_BUSY),
         out: &out,
@@ -103,6 +106,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
         login_deadline,
     };
     let end = conn_state.serve(&mut routes_rx).await;
+    let session = conn_state.session;
     drop(conn_state);
     if let End::Violation(ErrorCode::Timeout, _) = &end {
         shared
@@ -124,9 +128,15 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
         End::Dead => out.close(Some(bye(ErrorCode::LongTimeNoReSponse))),
         End::Goodbye | End::ByServer => out.close(None),
     }
+    // A link that broke (rather than ended on purpose) leaves a resumable session suspended.
+    let resumable = matches!(end, End::Gone(_) | End::Dead);
     let _ = shared
         .hub
-        .send(HubMsg::Core(Input::Disconnected { conn }))
+        .send(HubMsg::LinkDown {
+            session,
+            link: conn,
+            resumable,
+        })
         .await;
     // Let the writer flush (a Bye) before the socket goes; meanwhile read and discard what the
     // peer still sends (bounded), so unread input does not turn the close into a reset that
@@ -183,7 +193,12 @@ async fn say_bye(mut stream: TcpStream, code: ErrorCode) {
 }
 
 struct Connection<'a> {
+    /// This link.
     conn: ConnId,
+    /// The session it carries: its own id, or a resumed session's.
+    session: ConnId,
+    /// Set for a resumable session: acknowledgements in, the MCU's own out.
+    resume: Option<Arc<ResumeState>>,
     peer: SocketAddr,
     /// The link as this side sees it: what the client's SCRAM binding must match.
     binding: ChannelBinding,
@@ -237,7 +252,8 @@ impl Connection<'_> {
                             "media before login".into(),
                         ));
                     }
-                    return decode_client(&frame)
+                    return decode_client_sequenced(&frame)
+                        .map(|message| (message.request_id, message.body))
                         .map_err(|err| End::Violation(ErrorCode::MsgErr, err.to_string()));
                 }
                 tokio::select! {
@@ -268,6 +284,10 @@ impl Connection<'_> {
             self.respond(request_id, ErrorCode::ServerMismatch);
             return Err(End::Refused(ErrorCode::ServerMismatch));
         }
+        if let Some(resume) = hello.resume {
+            self.forwarder.set_sender_withholds(hello.stream_demand);
+            return self.resume(request_id, resume, deadline).await;
+        }
         let Ok(client_first) = ClientHello::parse(&hello.scram_first) else {
             return Err(End::Violation(
                 ErrorCode::MsgErr,
@@ -291,13 +311,18 @@ impl Connection<'_> {
         }
         let tls = matches!(self.binding, ChannelBinding::TlsExporter(_));
         let credentials = self.shared.credentials.read().clone();
-        let (user, scram_final, auth_id) = match credentials.challenge(&username, tls) {
+        let (user, scram_final, auth_id, scram_key) = match credentials.challenge(&username, tls) {
             Challenge::Scram { user, verifier } => {
                 let (server, server_first) = ServerFirst::start(client_first, verifier);
                 self.challenge(request_id, server_first, false);
                 let (request_id, authenticate) = self.authenticate(deadline).await?;
-                match (user, server.finish(&authenticate.scram_final, self.binding)) {
-                    (Some(user), Ok(server_final)) => (user, server_final, request_id),
+                match (
+                    user,
+                    server.finish_with_key(&authenticate.scram_final, self.binding),
+                ) {
+                    (Some(user), Ok((server_final, key))) => {
+                        (user, server_final, request_id, Some(key))
+                    }
                     (_, result) => {
                         let why = result
                             .err()
@@ -322,21 +347,122 @@ impl Connection<'_> {
                         "wrong password (legacy)",
                     ));
                 }
-                (user, String::new(), request_id)
+                (user, String::new(), request_id, None)
             }
         };
         self.shared.throttle.lock().succeeded(&username);
         tracing::info!(conn = self.conn, user, username, client = %hello.client_name, tls, "logged in");
         self.count(&self.shared.counters.logins_accepted);
         self.forwarder.set_sender_withholds(hello.stream_demand);
-        self.to_hub(Input::Login {
+        let mut login = Input::Login {
             conn: self.conn,
             request_id: auth_id,
             user,
             stream_demand: hello.stream_demand,
             scram_final,
+            resume: None,
+        };
+        if !hello.resumable {
+            return self.to_hub(login).await;
+        }
+        // A SCRAM login's key is derived on both ends; a legacy one's travels (inside TLS).
+        let (key, sent_key) = match scram_key {
+            Some(key) => (key, bytes::Bytes::new()),
+            None => {
+                let mut key = [0u8; 32];
+                conference_proto::scram::fill_random(&mut key);
+                (key, bytes::Bytes::copy_from_slice(&key))
+            }
+        };
+        let state = Arc::new(ResumeState::new(resume::token(), key));
+        if let Input::Login { resume, .. } = &mut login {
+            *resume = Some(ResumeGrant {
+                token: bytes::Bytes::copy_from_slice(&state.token),
+                key: sent_key,
+            });
+        }
+        self.resume = Some(state.clone());
+        self.shared
+            .hub
+            .send(HubMsg::ResumableLogin {
+                input: login,
+                state,
+            })
+            .await
+            .map_err(|_| End::ByServer)
+    }
+
+    /// A resume (docs/PROTOCOL.md §8): the session of the token, a challenge, the proof, then
+    /// the hub moves the session onto this link and replays what the client missed. Every
+    /// refusal is `NvalidSessionErr`: the client logs in afresh.
+    async fn resume(
+        &mut self,
+        request_id: u32,
+        hello: pb::ResumeHello,
+        deadline: Instant,
+    ) -> Result<(), End> {
+        let refused = ErrorCode::NvalidSessionErr;
+        let found = match Token::try_from(&hello.token[..]) {
+            Ok(token) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                self.to_hub_msg(HubMsg::FindSession { token, reply })
+                    .await?;
+                answer.await.ok().flatten()
+            }
+            Err(_) => None,
+        };
+        let Some((session, state)) = found else {
+            tracing::info!(conn = self.conn, peer = %self.peer, "resume refused: no such session");
+            self.respond(request_id, refused);
+            return Err(End::Refused(refused));
+        };
+        let server_nonce = resume::nonce();
+        let message = pb::ServerMessage::response(
+            request_id,
+            0,
+            Some(pb::response::Result::Challenge(pb::Challenge {
+                resume_nonce: server_nonce.clone(),
+                ..Default::default()
+            })),
+        );
+        let _ = self
+            .out
+            .push_control(conference_proto::frame::encode_control(&message));
+        let (auth_id, authenticate) = self.authenticate(deadline).await?;
+        let expected = resume::proof(
+            &state.key,
+            &state.token,
+            &hello.client_nonce,
+            &server_nonce,
+            self.binding,
+        );
+        if !resume::verify(&expected, &authenticate.resume_proof) {
+            tracing::warn!(conn = self.conn, peer = %self.peer, session, "resume refused: wrong proof");
+            self.respond(auth_id, refused);
+            return Err(End::Refused(refused));
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.to_hub_msg(HubMsg::Attach {
+            session,
+            link: self.conn,
+            request_id: auth_id,
+            received: authenticate.received,
+            reply,
         })
-        .await
+        .await?;
+        match answer.await {
+            Ok(Ok(())) => {
+                tracing::info!(conn = self.conn, peer = %self.peer, session, "session resumed");
+                self.session = session;
+                self.resume = Some(state);
+                Ok(())
+            }
+            Ok(Err(code)) => {
+                self.respond(auth_id, code);
+                Err(End::Refused(code))
+            }
+            Err(_) => Err(End::ByServer),
+        }
     }
 
     /// Answers the `Hello` with the challenge.
@@ -347,6 +473,7 @@ impl Connection<'_> {
             Some(pb::response::Result::Challenge(pb::Challenge {
                 scram_first,
                 legacy,
+                resume_nonce: String::new(),
             })),
         );
         let _ = self
@@ -390,11 +517,26 @@ impl Connection<'_> {
     }
 
     async fn to_hub(&self, input: Input) -> Result<(), End> {
+        self.to_hub_msg(HubMsg::Core(input)).await
+    }
+
+    async fn to_hub_msg(&self, message: HubMsg) -> Result<(), End> {
         self.shared
             .hub
-            .send(HubMsg::Core(input))
+            .send(message)
             .await
             .map_err(|_| End::ByServer)
+    }
+
+    /// An input of the session this link carries (`seq` 0: not sequenced).
+    async fn from_link(&self, seq: u64, input: Input) -> Result<(), End> {
+        self.to_hub_msg(HubMsg::FromLink {
+            session: self.session,
+            link: self.conn,
+            seq,
+            input,
+        })
+        .await
     }
 
     async fn session(&mut self, routes: &mut watch::Receiver<Arc<RouteTable>>) -> Result<End, End> {
@@ -428,23 +570,23 @@ impl Connection<'_> {
                     }
                     let link = meter.link(now.into_std(), heartbeat);
                     let nonce = meter.ping(now.into_std());
-                    let ping = pb::ServerMessage {
-                        body: Some(pb::server_message::Body::Ping(pb::Ping {
-                            nonce,
-                            heartbeat_ms: heartbeat.as_millis() as u32,
-                            rtt_us: link.map_or(0, |l| {
-                                u32::try_from(l.rtt.as_micros()).unwrap_or(u32::MAX).max(1)
-                            }),
-                            loss_permille: link.map_or(0, |l| (l.loss * 1000.0).round() as u32),
-                        })),
-                    };
+                    let mut ping = pb::ServerMessage::of(pb::server_message::Body::Ping(pb::Ping {
+                        nonce,
+                        heartbeat_ms: heartbeat.as_millis() as u32,
+                        rtt_us: link.map_or(0, |l| {
+                            u32::try_from(l.rtt.as_micros()).unwrap_or(u32::MAX).max(1)
+                        }),
+                        loss_permille: link.map_or(0, |l| (l.loss * 1000.0).round() as u32),
+                    }));
+                    // Acknowledges the client's messages: it may forget them.
+                    ping.ack = self.resume.as_ref().map_or(0, |state| state.received());
                     if out.push_control(conference_proto::frame::encode_control(&ping)).is_err() {
                         return Ok(End::Gone("control backlog over its cap".into()));
                     }
                     let status = meter.status(now.into_std(), heartbeat);
                     if status != reported {
                         reported = status;
-                        self.to_hub(Input::Signal { conn: self.conn, status }).await?;
+                        self.from_link(0, Input::Signal { conn: self.session, status }).await?;
                     }
                 }
                 filled = self.fill() => {
@@ -467,8 +609,14 @@ impl Connection<'_> {
             self.forwarder.forward(frame.bytes, &header);
             return Ok(None);
         }
-        let (request_id, body) = decode_client(&frame)
+        let message = decode_client_sequenced(&frame)
             .map_err(|err| End::Violation(ErrorCode::MsgErr, err.to_string()))?;
+        if message.ack != 0
+            && let Some(state) = &self.resume
+        {
+            state.ack(message.ack);
+        }
+        let (request_id, body) = (message.request_id, message.body);
         match body {
             Body::Pong(pong) => {
                 if let Some(rtt) = meter.pong(pong.nonce, std::time::Instant::now()) {
@@ -477,12 +625,12 @@ impl Connection<'_> {
             }
             Body::Goodbye(_) => return Ok(Some(End::Goodbye)),
             body => {
-                self.to_hub(Input::Request {
-                    conn: self.conn,
+                let request = Input::Request {
+                    conn: self.session,
                     request_id,
                     body,
-                })
-                .await?
+                };
+                self.from_link(message.seq, request).await?
             }
         }
         Ok(None)

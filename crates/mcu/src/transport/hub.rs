@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::forward::{MediaStats, RouteTable, Sub};
 use super::queue::OutQueue;
+use super::resume::{ResumeState, Token};
 use crate::room::{ConnId, Core, Input, Now, Output, StreamRoutes, UserId};
 
 /// Messages to the hub.
@@ -23,6 +24,42 @@ pub enum HubMsg {
         routes: watch::Sender<Arc<RouteTable>>,
     },
     Core(Input),
+    /// A logged-in link's input for its session (`Login`, `Request`, `Signal`): dropped when
+    /// `link` no longer carries `session` (a link replaced by a resume), and a request whose
+    /// `seq` was applied before (replayed across a cut) is not applied twice.
+    FromLink {
+        session: ConnId,
+        link: ConnId,
+        seq: u64,
+        input: Input,
+    },
+    /// A login that asked to be resumable: the session keeps `state` (its token is findable).
+    ResumableLogin {
+        input: Input,
+        state: Arc<ResumeState>,
+    },
+    /// A link ended; `resumable`: it broke (EOF, reset, silence) rather than ended on
+    /// purpose, so a resumable session is suspended rather than released.
+    LinkDown {
+        session: ConnId,
+        link: ConnId,
+        resumable: bool,
+    },
+    /// A resume `Hello`: the session of `token`, if it is kept.
+    FindSession {
+        token: Token,
+        reply: oneshot::Sender<Option<(ConnId, Arc<ResumeState>)>>,
+    },
+    /// A proven resume: `link` (registered) takes over `session`; the MCU answers
+    /// `request_id` with `Resumed`, replays what the client did not receive after
+    /// `received`, then the session goes on. `Err` when the session ended meanwhile.
+    Attach {
+        session: ConnId,
+        link: ConnId,
+        request_id: u32,
+        received: u64,
+        reply: oneshot::Sender<Result<(), ErrorCode>>,
+    },
     /// Tell every client the server stops, close them all, then answer.
     Shutdown(oneshot::Sender<()>),
     /// The admin API asks for the live state.
@@ -33,13 +70,21 @@ pub enum HubMsg {
 pub struct Snapshot {
     pub connections: usize,
     pub sessions: usize,
+    pub suspended_sessions: usize,
+    pub resumes: u64,
     pub rooms: Vec<crate::room::RoomSnapshot>,
     pub key_frame_requests: u64,
 }
 
+/// A connection, or a logged-in session and the link that carries it.
 struct Entry {
     out: Arc<OutQueue>,
     routes: watch::Sender<Arc<RouteTable>>,
+    /// The link carrying it now (the entry's own id until a resume).
+    link: ConnId,
+    /// No link: a suspended session; its messages are only kept for the replay.
+    attached: bool,
+    resume: Option<Arc<ResumeState>>,
 }
 
 pub fn bye(code: ErrorCode) -> bytes::Bytes {
@@ -47,15 +92,16 @@ pub fn bye(code: ErrorCode) -> bytes::Bytes {
 }
 
 fn bye_code(code: u32) -> bytes::Bytes {
-    let message = pb::ServerMessage {
-        body: Some(pb::server_message::Body::Bye(pb::Bye { code })),
-    };
+    let message = pb::ServerMessage::of(pb::server_message::Body::Bye(pb::Bye { code }));
     conference_proto::frame::encode_control(&message)
 }
 
 pub struct Hub {
     core: Core,
     conns: HashMap<ConnId, Entry>,
+    /// Resumable sessions by token.
+    tokens: HashMap<Token, ConnId>,
+    resumes: u64,
     outputs: Vec<Output>,
     stats: Arc<MediaStats>,
     stopped: bool,
@@ -66,6 +112,8 @@ impl Hub {
         Hub {
             core,
             conns: HashMap::new(),
+            tokens: HashMap::new(),
+            resumes: 0,
             outputs: Vec::new(),
             stats,
             stopped: false,
@@ -118,20 +166,74 @@ impl Hub {
                     out.close(Some(bye(ErrorCode::ServerStoped)));
                     return;
                 }
-                self.conns.insert(conn, Entry { out, routes });
+                self.conns.insert(
+                    conn,
+                    Entry {
+                        out,
+                        routes,
+                        link: conn,
+                        attached: true,
+                        resume: None,
+                    },
+                );
             }
-            HubMsg::Core(input) => {
-                if let Input::Disconnected { conn } = input
-                    && let Some(entry) = self.conns.remove(&conn)
+            HubMsg::Core(input) => self.input(input),
+            HubMsg::FromLink {
+                session,
+                link,
+                seq,
+                input,
+            } => {
+                let Some(entry) = self.conns.get(&session) else {
+                    return;
+                };
+                if entry.link != link || !entry.attached {
+                    return;
+                }
+                if seq != 0
+                    && let Some(state) = &entry.resume
+                    && !state.accept(seq)
                 {
-                    entry.out.close(None);
+                    return;
                 }
                 self.input(input);
             }
+            HubMsg::ResumableLogin { input, state } => {
+                if let Input::Login { conn, .. } = &input
+                    && let Some(entry) = self.conns.get_mut(conn)
+                {
+                    self.tokens.insert(state.token, *conn);
+                    entry.resume = Some(state);
+                }
+                self.input(input);
+            }
+            HubMsg::LinkDown {
+                session,
+                link,
+                resumable,
+            } => self.link_down(session, link, resumable),
+            HubMsg::FindSession { token, reply } => {
+                let found = self.tokens.get(&token).and_then(|&session| {
+                    let state = self.conns.get(&session)?.resume.clone()?;
+                    Some((session, state))
+                });
+                let _ = reply.send(found);
+            }
+            HubMsg::Attach {
+                session,
+                link,
+                request_id,
+                received,
+                reply,
+            } => {
+                let _ = reply.send(self.attach(session, link, request_id, received));
+            }
             HubMsg::Snapshot(reply) => {
                 let _ = reply.send(Snapshot {
-                    connections: self.conns.len(),
+                    connections: self.conns.values().filter(|e| e.attached).count(),
                     sessions: self.core.sessions(),
+                    suspended_sessions: self.core.suspended_sessions(),
+                    resumes: self.resumes,
                     rooms: self.core.snapshot(),
                     key_frame_requests: self.core.key_frame_requests(),
                 });
@@ -143,9 +245,92 @@ impl Hub {
                 for (_, entry) in self.conns.drain() {
                     entry.out.close(Some(bye(ErrorCode::ServerStoped)));
                 }
+                self.tokens.clear();
                 let _ = done.send(());
             }
         }
+    }
+
+    /// A link ended. A resumable session whose link broke is suspended (the core keeps the
+    /// user for the resume window); anything else is released. A link that no longer
+    /// carries its session (replaced by a resume) changes nothing.
+    fn link_down(&mut self, session: ConnId, link: ConnId, resumable: bool) {
+        let Some(entry) = self.conns.get_mut(&session) else {
+            return;
+        };
+        if entry.link != link || !entry.attached {
+            return;
+        }
+        entry.out.close(None);
+        if resumable
+            && entry.resume.is_some()
+            && self.core.has_session(session)
+            && !self.core.resume_window().is_zero()
+        {
+            entry.attached = false;
+            self.input(Input::Suspended { conn: session });
+        } else {
+            self.forget(session);
+            self.input(Input::Disconnected { conn: session });
+        }
+    }
+
+    /// Moves the registered `link` under `session` and brings the client up to date.
+    fn attach(
+        &mut self,
+        session: ConnId,
+        link: ConnId,
+        request_id: u32,
+        received: u64,
+    ) -> Result<(), ErrorCode> {
+        if !self.conns.contains_key(&session) {
+            return Err(ErrorCode::NvalidSessionErr);
+        }
+        let Some(new) = self.conns.remove(&link) else {
+            // The new link went away meanwhile.
+            return Err(ErrorCode::NetworkException);
+        };
+        let entry = self.conns.get_mut(&session).expect("checked above");
+        let Some(state) = entry.resume.clone() else {
+            return Err(ErrorCode::NvalidSessionErr);
+        };
+        if entry.attached {
+            // The old link has not noticed it is dead (a one-way stall): it is replaced.
+            entry.out.abort();
+        }
+        let resumed = pb::ServerMessage::response(
+            request_id,
+            0,
+            Some(pb::response::Result::Resumed(pb::Resumed {
+                received: state.received(),
+                heartbeat_ms: 0,
+                resume_window_ms: self.core.resume_window().as_millis() as u32,
+            })),
+        );
+        let mut frames = vec![conference_proto::frame::encode_control(&resumed)];
+        frames.extend(state.replay_after(received));
+        for frame in frames {
+            if new.out.push_control(frame).is_err() {
+                new.out.abort();
+                return Err(ErrorCode::NetworkException);
+            }
+        }
+        entry.out = new.out;
+        entry.routes = new.routes;
+        entry.link = link;
+        entry.attached = true;
+        self.resumes += 1;
+        self.input(Input::Resumed { conn: session });
+        Ok(())
+    }
+
+    /// Forgets a session's entry and token.
+    fn forget(&mut self, session: ConnId) -> Option<Entry> {
+        let entry = self.conns.remove(&session)?;
+        if let Some(state) = &entry.resume {
+            self.tokens.remove(&state.token);
+        }
+        Some(entry)
     }
 
     fn input(&mut self, input: Input) {
@@ -157,7 +342,7 @@ impl Hub {
                 if let Some(conn) = self.apply(output) {
                     // The client does not read its control messages: cut it off.
                     tracing::warn!(conn, "control backlog over its cap, closing");
-                    if let Some(entry) = self.conns.remove(&conn) {
+                    if let Some(entry) = self.forget(conn) {
                         entry.out.abort();
                     }
                     pending.push(Input::Disconnected { conn });
@@ -171,10 +356,23 @@ impl Hub {
         match output {
             Output::Send { conn, frame } => {
                 let entry = self.conns.get(&conn)?;
+                let frame = match &entry.resume {
+                    // Kept until acknowledged: a session that cannot keep it ends.
+                    Some(state) => match state.keep(&frame) {
+                        Ok(stamped) => stamped,
+                        Err(_) => return Some(conn),
+                    },
+                    None => frame,
+                };
+                if !entry.attached {
+                    return None;
+                }
                 entry.out.push_control(frame).err().map(|_| conn)
             }
             Output::Close { conn, code } => {
-                if let Some(entry) = self.conns.remove(&conn) {
+                if let Some(entry) = self.forget(conn)
+                    && entry.attached
+                {
                     entry.out.close(Some(bye_code(code)));
                 }
                 None
@@ -206,9 +404,16 @@ impl Hub {
                 continue;
             };
             let old = previous.as_ref().and_then(|t| t.streams[index].clone());
+            // Reused only if every subscriber is still on the same link (a resumed one is not).
             if let Some(old) = old
                 && old.len() == ids.len()
-                && old.iter().zip(ids.iter()).all(|(sub, id)| sub.conn == *id)
+                && old.iter().zip(ids.iter()).all(|(sub, id)| {
+                    sub.conn == *id
+                        && self
+                            .conns
+                            .get(id)
+                            .is_some_and(|entry| Arc::ptr_eq(&entry.out, &sub.out))
+                })
             {
                 table.streams[index] = Some(old);
                 continue;

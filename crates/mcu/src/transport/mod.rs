@@ -7,6 +7,7 @@ mod credentials;
 pub mod forward;
 mod hub;
 pub mod queue;
+mod resume;
 mod socket;
 pub mod throttle;
 pub mod tls;

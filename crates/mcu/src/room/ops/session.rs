@@ -11,6 +11,7 @@ impl Core {
         user: UserId,
         stream_demand: bool,
         scram_final: String,
+        resume: Option<super::super::ResumeGrant>,
     ) {
         if self.sessions.contains_key(&conn) {
             self.outbox
@@ -34,6 +35,7 @@ impl Core {
                 room: None,
                 signal: 5,
                 stream_demand,
+                suspended_since: None,
                 chat: TokenBucket::new(limits.chat_burst, limits.chat_per_sec, now.mono),
                 data: TokenBucket::new(limits.data_burst, limits.data_per_sec, now.mono),
                 data_bytes: TokenBucket::new(
@@ -57,6 +59,13 @@ impl Core {
             server_name: self.server_name.clone(),
             stream_demand,
             scram_final,
+            resume_window_ms: if resume.is_some() {
+                self.resume_window.as_millis() as u32
+            } else {
+                0
+            },
+            resume_token: resume.as_ref().map(|r| r.token.clone()).unwrap_or_default(),
+            resume_key: resume.map(|r| r.key).unwrap_or_default(),
         };
         let result = Some(pb::response::Result::Login(login));
         self.outbox
@@ -65,6 +74,62 @@ impl Core {
 
     pub(in crate::room) fn disconnect(&mut self, conn: ConnId) {
         self.drop_session(conn, None);
+    }
+
+    /// The link is gone but the client may come back: everything it holds stays; the room
+    /// sees its signal at 0 (no event).
+    pub(in crate::room) fn suspend(&mut self, now: Now, conn: ConnId) {
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
+        };
+        if session.suspended_since.is_none() {
+            session.suspended_since = Some(now.mono);
+            self.signal(conn, 0);
+        }
+    }
+
+    /// The client is back on a new link: every table that lists it as a subscriber is
+    /// published again (the transport swapped its queue), its own too.
+    pub(in crate::room) fn resume(&mut self, conn: ConnId) {
+        let Some(session) = self.sessions.get_mut(&conn) else {
+            return;
+        };
+        session.suspended_since = None;
+        let (user, room_id) = (session.user, session.room);
+        match room_id.and_then(|id| self.rooms.get(&id)) {
+            Some(room) => {
+                self.outbox.routes.extend(room.members.keys().copied());
+                self.flush(room_id);
+            }
+            None => self.outbox.out.push(Output::Routes {
+                conn,
+                user_id: user,
+                streams: Default::default(),
+            }),
+        }
+        self.signal(conn, 5);
+    }
+
+    /// Sessions suspended for the whole window are released, as a leave.
+    fn expire_suspended(&mut self, now: Now) {
+        let window = self.resume_window;
+        let mut expired: Vec<ConnId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.suspended_since
+                    .is_some_and(|since| now.mono.duration_since(since) >= window)
+            })
+            .map(|(conn, _)| *conn)
+            .collect();
+        expired.sort_unstable();
+        for conn in expired {
+            self.drop_session(conn, None);
+            self.outbox.out.push(Output::Close {
+                conn,
+                code: ErrorCode::NvalidSessionErr.code(),
+            });
+        }
     }
 
     /// Forgets a session, releasing its room first. With `close`, the client is told why
@@ -150,6 +215,7 @@ impl Core {
     }
 
     pub(in crate::room) fn tick(&mut self, now: Now) {
+        self.expire_suspended(now);
         self.flush_looked(now);
         self.close_expired_rooms(now);
     }

@@ -1,0 +1,103 @@
+//! The resume state of one session (docs/PROTOCOL.md §8), shared by the hub, which stamps and
+//! keeps every sequenced message it sends, and the connection task of the session's current
+//! link, which applies the client's acknowledgements and tells the client the MCU's own.
+
+use bytes::Bytes;
+use conference_proto::resume::{ReplayBuffer, ReplayOverflow, TOKEN_LEN, stamp_seq};
+use parking_lot::Mutex;
+
+pub type Token = [u8; TOKEN_LEN];
+
+pub struct ResumeState {
+    pub token: Token,
+    /// What a resume must prove knowledge of (derived from the login, never sent after a
+    /// SCRAM login).
+    pub key: [u8; 32],
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Sequenced messages to the client not yet acknowledged.
+    sent: ReplayBuffer,
+    /// The last sequenced client message applied.
+    received: u64,
+}
+
+impl ResumeState {
+    pub fn new(token: Token, key: [u8; 32]) -> Self {
+        ResumeState {
+            token,
+            key,
+            inner: Mutex::default(),
+        }
+    }
+
+    /// `frame` numbered and kept until acknowledged; the stamped frame to send.
+    pub fn keep(&self, frame: &Bytes) -> Result<Bytes, ReplayOverflow> {
+        let mut inner = self.inner.lock();
+        let stamped = stamp_seq(frame, inner.sent.next_seq());
+        inner.sent.push(stamped.clone())?;
+        Ok(stamped)
+    }
+
+    /// The client has every message up to `seq`.
+    pub fn ack(&self, seq: u64) {
+        self.inner.lock().sent.ack(seq);
+    }
+
+    /// Whether the client message `seq` is new (and now counted as applied); a message seen
+    /// before (replayed across a cut) is not applied twice.
+    pub fn accept(&self, seq: u64) -> bool {
+        let mut inner = self.inner.lock();
+        if seq <= inner.received {
+            return false;
+        }
+        inner.received = seq;
+        true
+    }
+
+    /// The last client message applied (what a `Ping` acknowledges).
+    pub fn received(&self) -> u64 {
+        self.inner.lock().received
+    }
+
+    /// What the client has not seen after `received`, in order.
+    pub fn replay_after(&self, received: u64) -> Vec<Bytes> {
+        self.inner
+            .lock()
+            .sent
+            .replay_after(received)
+            .cloned()
+            .collect()
+    }
+
+    /// Messages and bytes kept for a replay.
+    pub fn kept(&self) -> (usize, usize) {
+        let inner = self.inner.lock();
+        (inner.sent.len(), inner.sent.bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conference_proto::frame::encode_control;
+    use conference_proto::pb;
+
+    #[test]
+    fn client_messages_are_applied_once_and_replays_follow_acks() {
+        let state = ResumeState::new([1; TOKEN_LEN], [2; 32]);
+        assert!(state.accept(1));
+        assert!(!state.accept(1), "a replayed request is not applied twice");
+        assert!(state.accept(2));
+        assert_eq!(state.received(), 2);
+        let frame = encode_control(&pb::ServerMessage::response(1, 0, None));
+        for _ in 0..3 {
+            state.keep(&frame).unwrap();
+        }
+        state.ack(1);
+        assert_eq!(state.kept().0, 2);
+        assert_eq!(state.replay_after(2).len(), 1);
+    }
+}
