@@ -358,6 +358,16 @@ impl ret_code_e {
     }
 }
 
+impl From<Result<(), ErrorCode>> for ret_code_e {
+    /// The outcome of an operation (an event's `result`) as the C number.
+    fn from(result: Result<(), ErrorCode>) -> Self {
+        match result {
+            Ok(()) => ret_code_e::retCode_Success,
+            Err(err) => ret_code_e::from(err),
+        }
+    }
+}
+
 impl From<ErrorCode> for ret_code_e {
     /// An error never reads as success: `Other(0)` becomes `retCode_Unknow`.
     fn from(err: ErrorCode) -> Self {

@@ -40,7 +40,7 @@ impl CallbackSink {
         let puser = user
             .as_ref()
             .map_or(ptr::null(), |u| u as *const user_info_t);
-        let result = ret_code_e::from_code(event.result);
+        let result = ret_code_e::from(event.result);
         let state = convert::state(event.state);
         let mut append = Append::new(&event.extra);
 

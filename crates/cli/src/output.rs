@@ -139,9 +139,9 @@ impl Output {
             _ => String::new(),
         };
         self.line(
-            json!({"event": name, "result": event.result,
+            json!({"event": name, "result": event.result_code(),
                    "user": event.user.as_ref().map(user_json), "extra": extra}),
-            format!("{name:<18} {who} result={:#x}{detail}", event.result),
+            format!("{name:<18} {who} result={:#x}{detail}", event.result_code()),
         );
     }
 
@@ -211,7 +211,7 @@ mod tests {
     fn state_names_are_the_headers() {
         let event = |state| StateEvent {
             state,
-            result: 0,
+            result: Ok(()),
             user: None,
             extra: EventExtra::None,
         };

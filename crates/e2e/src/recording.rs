@@ -119,7 +119,7 @@ impl Writer {
             "event state={:?} user={} result={} at_frame={}",
             s.state,
             s.user.as_ref().map_or(0, |u| u.id),
-            s.result,
+            s.result_code(),
             self.frames
         )
     }
@@ -247,7 +247,7 @@ mod tests {
         .unwrap();
         w.event(&StateEvent {
             state: StateId::UserLeave,
-            result: 0,
+            result: Ok(()),
             user: Some(UserInfo {
                 id: 3,
                 ..UserInfo::default()

@@ -175,8 +175,8 @@ fn health_and_metrics_follow_the_clients() {
         0.0
     );
     let mut wrong = TestClient::connect(mcu.addr);
-    let response = wrong.hello(conference_proto::PROTOCOL_VERSION, "class3", "wrong");
-    assert_eq!(response.code, code(ErrorCode::UserPasswordErr));
+    let refused = wrong.hello(conference_proto::PROTOCOL_VERSION, "class3", "wrong");
+    assert_eq!(refused.err(), Some(code(ErrorCode::UserPasswordErr)));
     assert_eq!(
         metric(
             admin,

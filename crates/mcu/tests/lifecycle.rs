@@ -34,7 +34,7 @@ fn garbage_spewers_are_cut_off_while_the_room_goes_on() {
             (x >> 24) as u8 | 0x80
         })
         .collect();
-    spewer.send_raw(&garbage);
+    spewer.raw().send_bytes(&garbage);
     assert_eq!(
         spewer.wait_closed(Duration::from_secs(5)),
         Some(code(ErrorCode::MsgErr))
@@ -64,7 +64,7 @@ fn garbage_spewers_are_cut_off_while_the_room_goes_on() {
     let mut frame = Vec::new();
     put_frame_header(&mut frame, FrameKind::Control, 3);
     frame.extend_from_slice(&[0xff, 0xff, 0xff]);
-    bad.send_raw(&frame);
+    bad.raw().send_bytes(&frame);
     assert_eq!(
         bad.wait_closed(Duration::from_secs(5)),
         Some(code(ErrorCode::MsgErr))
@@ -92,7 +92,7 @@ fn oversized_frames_close_the_connection() {
     let mut client = enter(&mcu, "class1");
     let mut header = Vec::new();
     put_frame_header(&mut header, FrameKind::Control, 256 * 1024);
-    client.send_raw(&header);
+    client.raw().send_bytes(&header);
     assert_eq!(
         client.wait_closed(Duration::from_secs(5)),
         Some(code(ErrorCode::MsgErr))
@@ -100,8 +100,8 @@ fn oversized_frames_close_the_connection() {
     let mut client = enter(&mcu, "class2");
     let mut header = Vec::new();
     put_frame_header(&mut header, FrameKind::Media, 20);
-    client.send_raw(&header);
-    client.send_raw(&[0; 20]);
+    client.raw().send_bytes(&header);
+    client.raw().send_bytes(&[0; 20]);
     assert_eq!(
         client.wait_closed(Duration::from_secs(5)),
         Some(code(ErrorCode::MsgErr)),

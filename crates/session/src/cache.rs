@@ -5,8 +5,18 @@
 use std::collections::BTreeMap;
 
 use conference_proto::message::StateId;
-use conference_proto::pb::{RoomInfo, RoomJoined, UserInfo};
 use conference_proto::{AUX_SLOTS, ErrorCode};
+
+use crate::types::{RoomInfo, UserInfo};
+
+/// The MCU's answer to a room login (`RoomJoined`), in the session's types.
+#[derive(Clone, Debug, Default)]
+pub struct Joined {
+    pub room: Option<RoomInfo>,
+    pub own: Option<UserInfo>,
+    /// Everyone in the room, in join order.
+    pub users: Vec<UserInfo>,
+}
 
 /// The room the user is in.
 #[derive(Clone, Debug, Default)]
@@ -76,8 +86,8 @@ impl Cache {
 
     /// After `login_conference_room` succeeded. Returns the own user and the room, for the
     /// LOGIN_ROOM event.
-    pub fn enter_room(&mut self, joined: RoomJoined) -> (UserInfo, RoomInfo) {
-        let own = joined.self_.unwrap_or_else(|| UserInfo {
+    pub fn enter_room(&mut self, joined: Joined) -> (UserInfo, RoomInfo) {
+        let own = joined.own.unwrap_or_else(|| UserInfo {
             id: self.own_id,
             username: self.username.clone(),
             ..UserInfo::default()
@@ -285,9 +295,9 @@ mod tests {
     fn joined_cache() -> Cache {
         let mut cache = Cache::default();
         cache.on_login(7, "me", vec![room(1, 1), room(2, 0)]);
-        let (own, info) = cache.enter_room(RoomJoined {
+        let (own, info) = cache.enter_room(Joined {
             room: Some(room(1, 2)),
-            self_: Some(user(7, "me")),
+            own: Some(user(7, "me")),
             users: vec![user(7, "me"), user(8, "other")],
         });
         assert_eq!(own.id, 7);
@@ -353,9 +363,9 @@ mod tests {
         assert_eq!(cache.resolve_room(2), Ok(1003));
         assert_eq!(cache.resolve_room(3), Ok(3), "unknown: the MCU decides");
         assert_eq!(cache.resolve_room(1002), Ok(1002));
-        cache.enter_room(RoomJoined {
+        cache.enter_room(Joined {
             room: Some(room(1001, 3)),
-            self_: Some(user(10_007, "me")),
+            own: Some(user(10_007, "me")),
             users: vec![user(10_009, "b"), user(10_008, "a"), user(10_007, "me")],
         });
         let ids = |cache: &Cache| cache.roster().iter().map(|u| u.id).collect::<Vec<_>>();

@@ -24,8 +24,8 @@ use tokio::io::{
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
-use crate::media::MediaQueue;
 use crate::requests::{self, Pending, RequestKind};
+use crate::send_queue::SendQueue;
 use crate::stats::Uplinked;
 use crate::tls::{self, TlsFailure, TlsMode, TlsSettings};
 use crate::uplink::Uplink;
@@ -65,7 +65,7 @@ pub(crate) struct Settings {
     pub request_timeout: Duration,
     /// Withhold unwatched streams (ask the MCU for `StreamDemand`).
     pub withhold_unwatched: bool,
-    pub send_budget: crate::media::SendBudget,
+    pub send_budget: crate::send_queue::SendBudget,
     /// How long `disconnect` waits for the MCU to close its side.
     pub disconnect_grace: Duration,
     /// Ask the MCU to keep the session across link cuts (docs/PROTOCOL.md §8).
@@ -126,7 +126,7 @@ pub(crate) struct Conn {
     pub generation: u64,
     pub own_id: u32,
     pub pending: Pending,
-    pub media: MediaQueue,
+    pub media: SendQueue,
     /// Which outgoing frames are withheld (`send_media` asks it, the reader feeds it).
     pub uplink: Mutex<Uplink>,
     /// The protocol state machine, shared by the reader task and the calling threads (a
@@ -280,7 +280,7 @@ pub(crate) async fn run<O: Owner>(
         generation,
         own_id: login.user_id,
         pending: Pending::new(),
-        media: MediaQueue::new(settings.send_budget),
+        media: SendQueue::new(settings.send_budget),
         uplink: Mutex::new(Uplink::new(login.stream_demand && withhold)),
         client: Mutex::new(client),
         control: Mutex::new(control),

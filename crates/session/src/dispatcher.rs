@@ -7,7 +7,7 @@
 //! twice and only its own thread runs its sink, so its events are delivered in order and
 //! never concurrently. A per-instance `Sdk` has a thread of its own (one queue).
 //!
-//! Control events are never dropped. Media events pass a [`MediaGate`]: when the sink falls
+//! Control events are never dropped. Media events pass a [`ReceivePolicy`]: when the sink falls
 //! behind (the queued media exceed the budget) whole frames are dropped, and a video stream
 //! that lost a frame waits for its next key frame.
 
@@ -20,7 +20,7 @@ use std::thread::{JoinHandle, ThreadId};
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::gate::{DropStats, MediaBudget, MediaGate};
+use crate::receive_policy::{DropStats, MediaBudget, ReceivePolicy};
 use crate::{Event, EventSink};
 
 /// Events one instance may deliver before the next instance of the same thread gets its
@@ -38,7 +38,7 @@ static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 
 struct Inner {
     events: VecDeque<Event>,
-    gate: MediaGate,
+    gate: ReceivePolicy,
     stopped: bool,
     /// In its thread's run queue or being run: a push must not schedule it again.
     scheduled: bool,
@@ -61,7 +61,7 @@ impl Queue {
             id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             inner: Mutex::new(Inner {
                 events: VecDeque::new(),
-                gate: MediaGate::new(budget),
+                gate: ReceivePolicy::new(budget),
                 stopped: false,
                 scheduled: false,
             }),
@@ -276,8 +276,9 @@ mod tests {
     use super::*;
     use crate::MediaEvent;
     use bytes::Bytes;
-    use conference_proto::MediaType;
+    use conference_proto::codes::result_code;
     use conference_proto::media::MediaHeader;
+    use conference_proto::{ErrorCode, MediaType};
     use std::sync::atomic::AtomicBool;
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
@@ -305,13 +306,18 @@ mod tests {
         }
     }
 
-    fn state(result: u32) -> Event {
+    /// A control event tagged `tag` (carried as its result number, which nothing here reads).
+    fn state(tag: u32) -> Event {
         Event::State(crate::StateEvent {
             state: crate::StateId::UserTalk,
-            result,
+            result: ErrorCode::check(tag),
             user: None,
             extra: crate::EventExtra::None,
         })
+    }
+
+    fn tag(state: &crate::StateEvent) -> u32 {
+        result_code(state.result)
     }
 
     fn wait_empty(queue: &Queue) {
@@ -348,7 +354,7 @@ mod tests {
         let mut results = Vec::new();
         while results.len() < 1_000 {
             if let Event::State(event) = rx.recv_timeout(Duration::from_secs(10)).unwrap() {
-                results.push(event.result);
+                results.push(tag(&event));
             }
         }
         assert_eq!(results, (0..1_000).collect::<Vec<_>>());
@@ -374,7 +380,7 @@ mod tests {
             }
             std::thread::yield_now();
             if let Event::State(state) = event {
-                let _ = self.tx.send((self.index, state.result));
+                let _ = self.tx.send((self.index, tag(&state)));
             }
             self.inside.store(false, Ordering::Release);
         }
@@ -431,7 +437,7 @@ mod tests {
     impl EventSink for Panicky {
         fn deliver(&mut self, event: Event) {
             if let Event::State(state) = event
-                && state.result == 1
+                && tag(&state) == 1
             {
                 panic!("sink panic (expected by the test)");
             }
@@ -463,8 +469,8 @@ mod tests {
     impl EventSink for StopsItself {
         fn deliver(&mut self, event: Event) {
             if let Event::State(state) = event {
-                let _ = self.delivered.send(state.result);
-                if state.result == 1
+                let _ = self.delivered.send(tag(&state));
+                if tag(&state) == 1
                     && let Some(queue) = self.queue.lock().take()
                 {
                     queue.stop();
@@ -510,7 +516,7 @@ mod tests {
         assert_eq!(delivered_rx.try_iter().collect::<Vec<_>>(), vec![0, 1]);
         other.push(state(7));
         match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
-            Event::State(state) => assert_eq!(state.result, 7),
+            Event::State(state) => assert_eq!(tag(&state), 7),
             Event::Media(_) => unreachable!(),
         }
         other.stop();

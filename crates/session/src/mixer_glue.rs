@@ -126,7 +126,7 @@ mod tests {
     use super::*;
     use crate::EventSink;
     use crate::dispatcher::{DispatchThread, Worker};
-    use crate::gate::MediaBudget;
+    use crate::receive_policy::MediaBudget;
 
     struct Collect(mpsc::Sender<MediaEvent>);
 

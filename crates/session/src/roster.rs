@@ -5,10 +5,10 @@
 //! be ahead by the events still queued).
 
 use conference_proto::message::StateId;
-use conference_proto::pb::UserInfo;
 
 use crate::StateEvent;
 use crate::cache::id_or_position;
+use crate::types::UserInfo;
 
 #[derive(Debug, Default)]
 pub(crate) struct Roster {
@@ -82,7 +82,7 @@ mod tests {
     fn ev(state: StateId, id: Option<u32>) -> StateEvent {
         StateEvent {
             state,
-            result: 0,
+            result: Ok(()),
             user: id.map(|id| UserInfo {
                 id,
                 ..UserInfo::default()

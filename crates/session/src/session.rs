@@ -15,14 +15,16 @@ use parking_lot::Mutex;
 use tokio::runtime::Handle;
 
 use crate::cache::Cache;
+use crate::config::{SdkConfig, Tuning};
 use crate::connection::{self, Conn};
-use crate::convert::{local_event, state_event};
+use crate::convert::{self, local_event, state_event};
 use crate::dispatcher::Queue;
+use crate::events::{Event, EventExtra, MediaEvent, StateEvent};
 use crate::mixer_glue::MixerGlue;
 use crate::requests::RequestKind;
 use crate::roster::Roster;
 use crate::stats::Counters;
-use crate::{Event, EventExtra, MediaEvent, SdkConfig, StateEvent, Tuning};
+use crate::types::UserInfo;
 
 /// Where the session stands with the MCU.
 pub(crate) enum Phase {
@@ -75,7 +77,7 @@ impl State {
     }
 }
 
-pub(crate) struct Shared {
+pub(crate) struct Session {
     pub config: SdkConfig,
     pub tuning: Tuning,
     pub state: Mutex<State>,
@@ -87,7 +89,7 @@ pub(crate) struct Shared {
     pub stats: Counters,
 }
 
-impl Shared {
+impl Session {
     pub fn new(
         config: SdkConfig,
         tuning: Tuning,
@@ -96,7 +98,7 @@ impl Shared {
         roster: Arc<Mutex<Roster>>,
         mixer: Option<MixerGlue>,
     ) -> Self {
-        Shared {
+        Session {
             config,
             tuning,
             state: Mutex::new(State {
@@ -136,7 +138,7 @@ impl Shared {
         for user in state.cache.roster() {
             self.emit(local_event(
                 StateId::UserEnter,
-                0,
+                Ok(()),
                 Some(user),
                 EventExtra::None,
             ));
@@ -145,11 +147,11 @@ impl Shared {
 
     /// After a ROOM_EXIT: a USER_LEAVE for every user of the list `users` (join order, self
     /// last), so the application's list empties as the room is left.
-    fn emit_leaves(&self, users: Vec<pb::UserInfo>) {
+    fn emit_leaves(&self, users: Vec<UserInfo>) {
         for user in users {
             self.emit(local_event(
                 StateId::UserLeave,
-                0,
+                Ok(()),
                 Some(user),
                 EventExtra::None,
             ));
@@ -158,7 +160,7 @@ impl Shared {
 
     /// The room is left without the MCU's ROOM_EXIT (connection lost, `disconnect`): fires
     /// ROOM_EXIT with `reason`, then the USER_LEAVEs. Before the cache is reset.
-    pub fn exit_room_locally(&self, state: &State, reason: u32) {
+    pub fn exit_room_locally(&self, state: &State, reason: Result<(), ErrorCode>) {
         if !state.cache.in_room() {
             return;
         }
@@ -204,11 +206,13 @@ impl Shared {
             });
         }
         let room_count = i32::try_from(login.rooms.len()).unwrap_or(i32::MAX);
-        state.cache.on_login(login.user_id, username, login.rooms);
+        state
+            .cache
+            .on_login(login.user_id, username, convert::rooms(login.rooms));
         state.phase = Phase::Connected(Arc::clone(conn));
         self.emit(local_event(
             StateId::LoginMcu,
-            0,
+            Ok(()),
             None,
             EventExtra::RoomCount(room_count),
         ));
@@ -223,7 +227,7 @@ impl Shared {
         }
         self.emit(local_event(
             StateId::ConnectMcuFailed,
-            code.code(),
+            Err(code),
             None,
             EventExtra::None,
         ));
@@ -235,11 +239,11 @@ impl Shared {
         if state.current(generation).is_none() {
             return;
         }
-        self.exit_room_locally(&state, reason.code());
+        self.exit_room_locally(&state, Err(reason));
         self.reset(&mut state, Phase::Idle);
         self.emit(local_event(
             StateId::UserClose,
-            reason.code(),
+            Err(reason),
             None,
             EventExtra::None,
         ));
@@ -257,10 +261,10 @@ impl Shared {
                     // Applied even if the caller gave up waiting: the MCU put us in the room.
                     (Some(pb::response::Result::Joined(joined)), _) if accepted => {
                         state.joining = false;
-                        let (own, room) = state.cache.enter_room(joined.clone());
+                        let (own, room) = state.cache.enter_room(joined.clone().into());
                         self.emit(local_event(
                             StateId::LoginRoom,
-                            0,
+                            Ok(()),
                             Some(own),
                             EventExtra::Room(room),
                         ));
@@ -273,9 +277,9 @@ impl Shared {
                         state.joining = false;
                         let code = if accepted {
                             // Accepted without the room: a broken MCU answer.
-                            ErrorCode::MsgErr.code()
+                            Err(ErrorCode::MsgErr)
                         } else {
-                            response.code
+                            ErrorCode::check(response.code)
                         };
                         self.emit(local_event(
                             StateId::LoginRoomFailed,
@@ -306,7 +310,7 @@ impl Shared {
             state.joining = false;
             self.emit(local_event(
                 StateId::LoginRoomFailed,
-                code.code(),
+                Err(code),
                 None,
                 EventExtra::None,
             ));
@@ -343,7 +347,7 @@ impl Shared {
     pub fn on_user_update(&self, generation: u64, users: Vec<pb::UserInfo>) {
         let mut state = self.state.lock();
         if state.current(generation).is_some() {
-            state.cache.update_users(users);
+            state.cache.update_users(convert::users(users));
         }
     }
 
@@ -377,15 +381,15 @@ impl Shared {
 }
 
 /// The connection reports to the session through this seam (connection.rs does not know
-/// `Shared`).
-impl connection::Owner for Shared {
+/// `Session`).
+impl connection::Owner for Session {
     fn settings(&self) -> connection::Settings {
         connection::Settings {
             request_timeout: self.config.request_timeout,
             withhold_unwatched: self.tuning.withhold_unwatched,
             send_budget: self.tuning.send_budget,
             disconnect_grace: self.tuning.disconnect_grace,
-            resumable: true,
+            resumable: self.tuning.resume,
         }
     }
 

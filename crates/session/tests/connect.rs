@@ -31,7 +31,7 @@ fn connect_serves_the_room_list_and_fires_login_mcu() {
     );
 
     let event = client.log.wait_state(StateId::LoginMcu, |_| true);
-    assert_eq!(event.result, 0);
+    assert_eq!(event.result, Ok(()));
     assert_eq!(event.user, None);
     assert_eq!(event.extra, EventExtra::RoomCount(1));
 
@@ -90,7 +90,7 @@ fn a_wrong_password_returns_the_mcu_code_and_fires_connect_failed() {
         Err(ErrorCode::UserPasswordErr)
     );
     let event = client.log.wait_state(StateId::ConnectMcuFailed, |_| true);
-    assert_eq!(event.result, ErrorCode::UserPasswordErr.code());
+    assert_eq!(event.result, Err(ErrorCode::UserPasswordErr));
     assert!(event.user.is_none() && is_none(&event.extra));
     assert_eq!(client.sdk.room_count(), Err(ErrorCode::NotLoginErr));
     assert_eq!(
@@ -136,9 +136,9 @@ fn unreachable_ports_and_bad_addresses_map_to_their_codes() {
     );
     // Events are delivered asynchronously: wait for the last one.
     client.log.wait_state(StateId::ConnectMcuFailed, |s| {
-        s.result == ErrorCode::PortErr.code()
+        s.result == Err(ErrorCode::PortErr)
     });
-    let results: Vec<u32> = client
+    let results: Vec<_> = client
         .log
         .states()
         .iter()
@@ -148,10 +148,10 @@ fn unreachable_ports_and_bad_addresses_map_to_their_codes() {
     assert_eq!(
         results,
         [
-            ErrorCode::SockCnntErr.code(),
-            ErrorCode::AddrErr.code(),
-            ErrorCode::AddrErr.code(),
-            ErrorCode::PortErr.code()
+            Err(ErrorCode::SockCnntErr),
+            Err(ErrorCode::AddrErr),
+            Err(ErrorCode::AddrErr),
+            Err(ErrorCode::PortErr)
         ]
     );
 }
@@ -171,7 +171,7 @@ fn an_mcu_that_does_not_answer_times_out() {
     signal(&mcu, libc::SIGCONT);
     assert_eq!(result, Err(ErrorCode::Timeout));
     let event = client.log.wait_state(StateId::ConnectMcuFailed, |_| true);
-    assert_eq!(event.result, ErrorCode::Timeout.code());
+    assert_eq!(event.result, Err(ErrorCode::Timeout));
     // Running again: connecting works.
     let client = Client::start(SdkConfig::default());
     assert_eq!(
@@ -193,7 +193,7 @@ fn room_login_failures_fire_login_room_failed() {
         .expect("connect");
     assert_eq!(client.sdk.login_room(4242), Err(ErrorCode::RoomUnexist));
     let event = client.log.wait_state(StateId::LoginRoomFailed, |_| true);
-    assert_eq!(event.result, ErrorCode::RoomUnexist.code());
+    assert_eq!(event.result, Err(ErrorCode::RoomUnexist));
     // One room: position 0 is it, position 1 is no room.
     assert_eq!(client.sdk.login_room(1), Err(ErrorCode::RoomUnexist));
     assert!(event.user.is_none() && is_none(&event.extra));
@@ -223,5 +223,5 @@ fn a_full_room_refuses_with_room_full() {
     assert_eq!(a.sdk.login_room(7), Ok(()));
     assert_eq!(b.sdk.login_room(7), Err(ErrorCode::RoomFull));
     let event = b.log.wait_state(StateId::LoginRoomFailed, |_| true);
-    assert_eq!(event.result, ErrorCode::RoomFull.code());
+    assert_eq!(event.result, Err(ErrorCode::RoomFull));
 }

@@ -33,7 +33,7 @@ fn a_killed_mcu_fires_user_close_and_a_new_mcu_can_be_used() {
     let client = Client::join(&mcu, "class3", SdkConfig::default());
     drop(mcu); // SIGKILL
     let close = client.log.wait_state(StateId::UserClose, |_| true);
-    assert_eq!(close.result, ErrorCode::NetworkException.code());
+    assert_eq!(close.result, Err(ErrorCode::NetworkException));
     assert!(close.user.is_none());
     assert_idle(&client);
     let mcu = McuProcess::spawn(Some(&config));
@@ -59,7 +59,7 @@ fn a_silent_mcu_is_declared_dead_after_three_heartbeats() {
     signal(&mcu, libc::SIGSTOP);
     let close = client.log.wait_state(StateId::UserClose, |_| true);
     signal(&mcu, libc::SIGCONT);
-    assert_eq!(close.result, ErrorCode::NetworkException.code());
+    assert_eq!(close.result, Err(ErrorCode::NetworkException));
     assert_idle(&client);
     assert_eq!(
         client
@@ -78,9 +78,9 @@ fn a_stopping_mcu_says_why() {
         "MCU did not stop"
     );
     let exit = client.log.wait_state(StateId::RoomExit, |_| true);
-    assert_eq!(exit.result, ErrorCode::ServerStoped.code());
+    assert_eq!(exit.result, Err(ErrorCode::ServerStoped));
     let close = client.log.wait_state(StateId::UserClose, |_| true);
-    assert_eq!(close.result, ErrorCode::ServerStoped.code());
+    assert_eq!(close.result, Err(ErrorCode::ServerStoped));
     assert_idle(&client);
 }
 
@@ -90,9 +90,9 @@ fn a_login_elsewhere_closes_the_old_session() {
     let old = Client::join(&mcu, "class6", SdkConfig::default());
     let new = Client::join(&mcu, "class6", SdkConfig::default());
     let exit = old.log.wait_state(StateId::RoomExit, |_| true);
-    assert_eq!(exit.result, ErrorCode::ReloginedErr.code());
+    assert_eq!(exit.result, Err(ErrorCode::ReloginedErr));
     let close = old.log.wait_state(StateId::UserClose, |_| true);
-    assert_eq!(close.result, ErrorCode::ReloginedErr.code());
+    assert_eq!(close.result, Err(ErrorCode::ReloginedErr));
     assert_idle(&old);
     assert_eq!(new.sdk.user_count(), Ok(1));
 }

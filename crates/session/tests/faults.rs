@@ -39,7 +39,7 @@ fn loss_after(client: &Client, apply: impl FnOnce()) -> Duration {
     let start = Instant::now();
     apply();
     let close = client.log.wait_state(StateId::UserClose, |_| true);
-    assert_eq!(close.result, ErrorCode::NetworkException.code());
+    assert_eq!(close.result, Err(ErrorCode::NetworkException));
     assert_eq!(client.log.count_state(StateId::UserClose), 1);
     assert!(
         client.log.count_state(StateId::RoomExit) >= 1,
@@ -119,7 +119,7 @@ fn a_cut_at_any_byte_of_the_login_fails_connect_cleanly() {
                 let failed = client
                     .log
                     .wait_state_since(mark, StateId::ConnectMcuFailed, |_| true);
-                assert_eq!(failed.result, code.code(), "cut at byte {offset}");
+                assert_eq!(failed.result, Err(code), "cut at byte {offset}");
                 assert!(
                     matches!(
                         code,

@@ -26,7 +26,7 @@ fn presence_login_logout_and_the_cache() {
     let lesson = Lesson::start(&["teacher"]);
     let teacher = &lesson.clients[0];
     let login = teacher.log.wait_state(StateId::LoginRoom, |_| true);
-    assert_eq!(login.result, 0);
+    assert_eq!(login.result, Ok(()));
     let own = login.user.clone().expect("own user");
     assert_eq!(
         (own.id, own.username.as_str(), own.is_chair),
@@ -44,7 +44,7 @@ fn presence_login_logout_and_the_cache() {
     let enter = teacher
         .log
         .wait_state(StateId::UserEnter, |s| user_id(s) == Some(CLASS1));
-    assert_eq!(enter.result, 0);
+    assert_eq!(enter.result, Ok(()));
     assert!(is_none(&enter.extra));
     assert_eq!(
         enter.user.as_ref().map(|u| u.username.as_str()),
@@ -71,11 +71,11 @@ fn presence_login_logout_and_the_cache() {
     let exit = class1
         .log
         .wait_state_since(mark, StateId::RoomExit, |_| true);
-    assert_eq!((exit.result, user_id(&exit)), (0, Some(CLASS1)));
+    assert_eq!((exit.result, user_id(&exit)), (Ok(()), Some(CLASS1)));
     let leave = teacher
         .log
         .wait_state(StateId::UserLeave, |s| user_id(s) == Some(CLASS1));
-    assert_eq!(leave.result, 0);
+    assert_eq!(leave.result, Ok(()));
     assert_eq!(teacher.sdk.user_count(), Ok(1));
     assert_eq!(teacher.sdk.user(CLASS1), Err(ErrorCode::NotFindUserErr));
     assert_eq!(class1.sdk.logout_room(), Err(ErrorCode::NotLoginErr));
@@ -95,7 +95,7 @@ fn master_role() {
         let event = client.log.wait_state(StateId::UserChair, |s| {
             user_id(s) == Some(CLASS1) && s.user.as_ref().is_some_and(|u| u.is_master)
         });
-        assert_eq!(event.result, 0);
+        assert_eq!(event.result, Ok(()));
         assert!(client.user(CLASS1).is_master);
     }
     // Another listener cannot take it; the master cannot be given up by someone else.
@@ -486,7 +486,7 @@ fn grants_broadcast_and_subscriptions() {
     let bcast = teacher
         .log
         .wait_state(StateId::UserBcast, |s| user_id(s) == Some(CLASS1));
-    assert_eq!(bcast.result, 0);
+    assert_eq!(bcast.result, Ok(()));
     class2
         .log
         .wait_state(StateId::UserBcast, |s| user_id(s) == Some(CLASS1));
@@ -591,7 +591,7 @@ fn interactive_pairing() {
         let event = client
             .log
             .wait_state(StateId::UpdateInteract, |s| user_id(s) == Some(CLASS2));
-        assert_eq!(event.result, 0);
+        assert_eq!(event.result, Ok(()));
     }
     // Master and interactive user are mutually authorised.
     assert_eq!(
@@ -635,7 +635,7 @@ fn kick() {
     );
     assert_eq!(class1.sdk.kick(CLASS2), Ok(()));
     let exit = class2.log.wait_state(StateId::RoomExit, |_| true);
-    assert_eq!(exit.result, ErrorCode::KickOut.code());
+    assert_eq!(exit.result, Err(ErrorCode::KickOut));
     assert_eq!(user_id(&exit), Some(CLASS2));
     assert_eq!(class2.sdk.user_count(), Err(ErrorCode::NotLoginErr));
     for client in [teacher, class1] {

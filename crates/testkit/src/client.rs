@@ -1,18 +1,26 @@
-//! A small blocking protocol-level client for tests: it logs in, sends requests, collects
-//! events, user updates and media, and answers pings (unless told not to).
+//! A small blocking client for tests, driving `conference_proto::client::ClientConn` (the
+//! protocol itself: framing, login, request matching, pongs, `DemandAck`) over a blocking
+//! socket: it logs in, sends requests, collects events, user updates and media.
+//!
+//! Hostile input (garbage, hand-built messages, requests before the login) goes through the
+//! [`raw`] escape hatch ([`TestClient::raw`], [`TestClient::raw_request`]), the one exception to "only `ClientConn` speaks
+//! the client protocol".
 
-use std::collections::VecDeque;
+pub mod raw;
+
+use std::collections::{HashMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use conference_proto::frame::{FrameBuffer, FrameKind, encode_control};
-use conference_proto::login::{ClientLogin, LoginParams, Next};
+use conference_proto::client::{ClientConn, ClientEvent, Timing};
+use conference_proto::login::LoginParams;
 use conference_proto::media::{MediaFrame, MediaHeader, encode_media};
-use conference_proto::message::{StateId, decode_server};
-use conference_proto::pb::{self, client_message::Body, server_message::Body as ServerBody};
-use conference_proto::{MediaType, PROTOCOL_VERSION};
+use conference_proto::message::StateId;
+use conference_proto::pb::{self, client_message::Body};
+use conference_proto::{ErrorCode, MediaType, PROTOCOL_VERSION};
+
+use self::raw::{RawReader, RawSender};
 
 /// How long a call waits for its response by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,48 +29,54 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, PartialEq)]
 pub enum Received {
     Event(pb::Event),
-    Update(pb::UserUpdate),
+    Update(Vec<pb::UserInfo>),
     Media(MediaFrame),
 }
 
 pub struct TestClient {
     stream: TcpStream,
-    frames: FrameBuffer,
-    next_id: u32,
-    responses: VecDeque<pb::Response>,
+    /// From `hello` until the connection ends; before and after, a [`RawReader`] reads.
+    conn: Option<ClientConn>,
+    raw_reader: RawReader,
+    /// The outcome of the login in progress.
+    login: Option<Result<pb::LoginResult, ErrorCode>>,
+    logged_in: bool,
+    responses: HashMap<u32, Result<pb::Response, ErrorCode>>,
     inbox: VecDeque<Received>,
-    /// `Bye` code once received.
+    raw_ids: u32,
+    chunk: Box<[u8]>,
+    /// The MCU's `Bye` code once received.
     pub bye: Option<u32>,
     /// The connection ended (EOF or error).
     pub closed: bool,
     /// Answer pings (default true).
     pub auto_pong: bool,
+    /// Pings received after the login.
     pub pings: u32,
     pub user_id: u32,
-    /// Ask for `StreamDemand` messages in `Hello` (default false: a client that sends
-    /// everything).
-    pub stream_demand: bool,
-    /// Every `StreamDemand.watched` received, in order.
-    pub demands: Vec<u32>,
 }
 
 impl TestClient {
+    /// A connection with nothing sent yet: log in with [`hello`](Self::hello), or use
+    /// [`raw`](Self::raw).
     pub fn connect(addr: SocketAddr) -> TestClient {
         let stream = TcpStream::connect(addr).expect("connect to the MCU");
         stream.set_nodelay(true).expect("TCP_NODELAY");
         TestClient {
             stream,
-            frames: FrameBuffer::new(64 * 1024, 64 * 1024),
-            next_id: 1,
-            responses: VecDeque::new(),
+            conn: None,
+            raw_reader: RawReader::new(),
+            login: None,
+            logged_in: false,
+            responses: HashMap::new(),
             inbox: VecDeque::new(),
+            raw_ids: 1,
+            chunk: vec![0; 64 * 1024].into_boxed_slice(),
             bye: None,
             closed: false,
             auto_pong: true,
             pings: 0,
             user_id: 0,
-            stream_demand: false,
-            demands: Vec::new(),
         }
     }
 
@@ -73,12 +87,9 @@ impl TestClient {
         password: &str,
     ) -> (TestClient, pb::LoginResult) {
         let mut client = TestClient::connect(addr);
-        let response = client.hello(PROTOCOL_VERSION, username, password);
-        assert_eq!(response.code, 0, "login of {username} refused");
-        let Some(pb::response::Result::Login(login)) = response.result else {
-            panic!("login response without LoginResult: {response:?}");
-        };
-        client.user_id = login.user_id;
+        let login = client
+            .hello(PROTOCOL_VERSION, username, password)
+            .unwrap_or_else(|code| panic!("login of {username} refused: {code:#x}"));
         (client, login)
     }
 
@@ -94,26 +105,30 @@ impl TestClient {
         (client, joined)
     }
 
-    /// Runs the login (`Hello`, then `Authenticate` if challenged, docs/PROTOCOL.md §2) and
-    /// returns the last response: a refusal, or the `LoginResult` (the MCU's SCRAM signature
-    /// checked: a bad one panics).
-    pub fn hello(&mut self, version: u32, username: &str, password: &str) -> pb::Response {
+    /// Runs the login (docs/PROTOCOL.md §2) with `version` in `Hello`: the `LoginResult`
+    /// (the MCU's SCRAM signature checked), or the code that ended it (the MCU's refusal).
+    pub fn hello(
+        &mut self,
+        version: u32,
+        username: &str,
+        password: &str,
+    ) -> Result<pb::LoginResult, u32> {
+        assert!(self.conn.is_none(), "hello on a connection already driven");
         let params = LoginParams {
-            stream_demand: self.stream_demand,
             protocol_version: version,
             ..LoginParams::new("conference-testkit", username, password)
         };
-        let (mut login, hello) = ClientLogin::start(&params);
-        let mut response = self.request(hello);
-        loop {
-            if response.code != 0 {
-                return response;
-            }
-            match login.on_response(response.clone()) {
-                Ok(Next::Send(body)) => response = self.request(body),
-                Ok(Next::Done(_)) => return response,
-                Err(code) => panic!("login of {username} broke: {code} ({response:?})"),
-            }
+        let timing = Timing {
+            request_timeout: DEFAULT_TIMEOUT,
+        };
+        self.conn = Some(ClientConn::new(&params, timing, Instant::now()));
+        self.flush(false);
+        // The connection's own login deadline ends the wait.
+        while self.login.is_none() && self.pump(Instant::now() + DEFAULT_TIMEOUT * 2) {}
+        match self.login.take() {
+            Some(Ok(login)) => Ok(login),
+            Some(Err(code)) => Err(code.code()),
+            None => panic!("login of {username}: no outcome (closed: {})", self.closed),
         }
     }
 
@@ -138,37 +153,57 @@ impl TestClient {
         self.request(body).code
     }
 
-    /// Sends a request without waiting; returns its id.
+    /// Sends a request without waiting; returns its id (0, never answered, when the
+    /// connection is not logged in).
     pub fn send_request(&mut self, body: Body) -> u32 {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send_message(&pb::ClientMessage::request(id, body));
+        let Some(conn) = self.conn.as_mut() else {
+            return 0;
+        };
+        let id = conn.request(body, Instant::now()).unwrap_or(0);
+        self.flush(false);
         id
     }
 
-    pub fn send_message(&mut self, message: &pb::ClientMessage) {
-        let frame = encode_control(message);
-        self.send_raw(&frame);
+    /// One media frame (the media codec, as the SDK's send queue uses it).
+    pub fn send_media(&mut self, header: &MediaHeader, payload: &[u8]) {
+        let frame = encode_media(header, payload);
+        self.raw().send_bytes(&frame);
     }
 
-    /// Writes raw bytes (garbage included); write errors mark the client closed.
-    pub fn send_raw(&mut self, bytes: &[u8]) {
-        if self.stream.write_all(bytes).is_err() {
-            self.closed = true;
+    /// The escape hatch for hostile input: bytes and messages no `ClientConn` would send.
+    pub fn raw(&mut self) -> RawSender<'_> {
+        RawSender {
+            stream: &mut self.stream,
+            closed: &mut self.closed,
+            next_id: &mut self.raw_ids,
         }
     }
 
-    pub fn send_media(&mut self, header: &MediaHeader, payload: &[u8]) {
-        let frame = encode_media(header, payload);
-        self.send_raw(&frame);
+    /// Sends `body` through the [`raw`](Self::raw) hatch (no `ClientConn`: before a login, or
+    /// instead of one) and waits for the MCU's response to it.
+    pub fn raw_request(&mut self, body: Body) -> pb::Response {
+        assert!(
+            self.conn.is_none(),
+            "raw requests go where no ClientConn reads"
+        );
+        let id = self.raw().send_request(body);
+        let deadline = Instant::now() + DEFAULT_TIMEOUT;
+        loop {
+            if let Some(response) = self.raw_reader.responses.remove(&id) {
+                return response;
+            }
+            if !self.pump(deadline) {
+                panic!("no response to raw request {id} (bye: {:?})", self.bye);
+            }
+        }
     }
 
-    /// Waits for the response with `id`.
+    /// Waits for the response with `id`; `None` at the timeout or when the link ended first.
     pub fn response(&mut self, id: u32, timeout: Duration) -> Option<pb::Response> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(pos) = self.responses.iter().position(|r| r.request_id == id) {
-                return self.responses.remove(pos);
+            if let Some(answer) = self.responses.remove(&id) {
+                return answer.ok();
             }
             if !self.pump(deadline) {
                 return None;
@@ -226,10 +261,9 @@ impl TestClient {
                 .inbox
                 .iter()
                 .position(|r| matches!(r, Received::Media(_)))
+                && let Some(Received::Media(frame)) = self.inbox.remove(pos)
             {
-                if let Some(Received::Media(frame)) = self.inbox.remove(pos) {
-                    return Some(frame);
-                }
+                return Some(frame);
             }
             if !self.pump(deadline) {
                 return None;
@@ -258,72 +292,114 @@ impl TestClient {
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 
-    /// Reads and dispatches one frame; false at the deadline or when closed.
+    /// One read (bounded by `deadline` and the connection's next timeout), then the
+    /// connection's timeouts, frames and events. False once closed, or at the deadline with
+    /// nothing read.
     fn pump(&mut self, deadline: Instant) -> bool {
-        loop {
-            match self.frames.next_frame() {
-                Ok(Some(frame)) => {
-                    self.dispatch(frame);
-                    return true;
-                }
-                Ok(None) => {}
-                Err(err) => panic!("the MCU sent a bad frame: {err}"),
+        if self.closed {
+            return false;
+        }
+        let until = self
+            .conn
+            .as_ref()
+            .and_then(ClientConn::poll_timeout)
+            .map_or(deadline, |timeout| timeout.min(deadline));
+        let wait = until
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_micros(1));
+        let _ = self.stream.set_read_timeout(Some(wait));
+        let read = match self.stream.read(&mut self.chunk) {
+            Ok(0) => None,
+            Ok(n) => Some(n),
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Some(0)
             }
-            if self.closed {
-                return false;
-            }
-            let now = Instant::now();
-            let wait = deadline.saturating_duration_since(now);
-            let wait = if wait.is_zero() {
-                Duration::from_micros(1)
-            } else {
-                wait
-            };
-            let _ = self.stream.set_read_timeout(Some(wait));
-            let mut chunk = [0u8; 64 * 1024];
-            match self.stream.read(&mut chunk) {
-                Ok(0) => self.closed = true,
-                Ok(n) => self.frames.extend(&chunk[..n]),
-                Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    if Instant::now() >= deadline {
-                        return false;
-                    }
+            Err(err) if err.kind() == ErrorKind::Interrupted => Some(0),
+            Err(_) => None,
+        };
+        let now = Instant::now();
+        match read {
+            None => {
+                self.closed = true;
+                if let Some(conn) = self.conn.as_mut() {
+                    conn.handle_eof(now);
                 }
-                Err(err) if err.kind() == ErrorKind::Interrupted => {}
-                Err(_) => self.closed = true,
+            }
+            Some(0) => {}
+            Some(n) => match self.conn.as_mut() {
+                Some(conn) => conn.handle_input(&self.chunk[..n], now),
+                None => self.raw_reader.feed(&self.chunk[..n]),
+            },
+        }
+        if let Some(conn) = self.conn.as_mut() {
+            conn.handle_timeout(now);
+        }
+        self.flush(true);
+        self.handle_events();
+        self.flush(false);
+        self.hand_over_if_ended();
+        if let Some(code) = self.raw_reader.bye.take() {
+            self.bye = Some(code);
+        }
+        read != Some(0) || (!self.closed && Instant::now() < deadline)
+    }
+
+    /// Writes what the connection queued. Once logged in, a read queues nothing but pongs
+    /// (login steps come before, `DemandAck` after its event): a client that does not answer
+    /// pings drops those.
+    fn flush(&mut self, after_read: bool) {
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let mute = after_read && !self.auto_pong && conn.is_ready();
+        while let Some(frame) = conn.poll_transmit() {
+            if !mute && self.stream.write_all(&frame).is_err() {
+                self.closed = true;
             }
         }
     }
 
-    fn dispatch(&mut self, frame: conference_proto::RawFrame) {
-        if frame.kind == FrameKind::Media {
-            let bytes: Bytes = frame.bytes.freeze();
-            let media =
-                MediaFrame::from_frame_bytes(bytes).expect("valid media frame from the MCU");
-            self.inbox.push_back(Received::Media(media));
+    fn handle_events(&mut self) {
+        let Some(conn) = self.conn.as_mut() else {
             return;
-        }
-        match decode_server(&frame).expect("valid control message from the MCU") {
-            ServerBody::Response(response) => self.responses.push_back(response),
-            ServerBody::Event(event) => self.inbox.push_back(Received::Event(event)),
-            ServerBody::UserUpdate(update) => self.inbox.push_back(Received::Update(update)),
-            ServerBody::Ping(ping) => {
-                self.pings += 1;
-                if self.auto_pong {
-                    self.send_message(&pb::ClientMessage::request(
-                        0,
-                        Body::Pong(pb::Pong { nonce: ping.nonce }),
-                    ));
+        };
+        while let Some(event) = conn.poll_event() {
+            match event {
+                ClientEvent::LoggedIn(login) => {
+                    self.user_id = login.user_id;
+                    self.logged_in = true;
+                    self.login = Some(Ok(login));
                 }
+                ClientEvent::Response { id, answer } => {
+                    self.responses.insert(id, answer);
+                }
+                ClientEvent::Event(event) => self.inbox.push_back(Received::Event(event)),
+                ClientEvent::UserUpdate(users) => self.inbox.push_back(Received::Update(users)),
+                ClientEvent::StreamDemand { seq, .. } => conn.demand_applied(seq),
+                ClientEvent::Media(frame) => self.inbox.push_back(Received::Media(frame)),
+                ClientEvent::Link { .. } => self.pings += 1,
+                // The test client does not ask for resume: never suspended.
+                ClientEvent::Suspended(_) | ClientEvent::Connect | ClientEvent::Resumed => {}
+                // Logged in, the MCU's reasons are its `Bye` codes; a lost link has none.
+                ClientEvent::Closed(code) if self.logged_in => {
+                    if code != ErrorCode::NetworkException {
+                        self.bye = Some(code.code());
+                    }
+                }
+                ClientEvent::Closed(code) => self.login = Some(Err(code)),
             }
-            ServerBody::Bye(bye) => self.bye = Some(bye.code),
-            ServerBody::StreamDemand(demand) => {
-                self.demands.push(demand.watched);
-                self.send_message(&pb::ClientMessage::request(
-                    0,
-                    Body::DemandAck(pb::DemandAck { seq: demand.seq }),
-                ));
-            }
+        }
+    }
+
+    /// An ended connection reads nothing more: what it left unread, and the rest of the
+    /// stream, go to the `Bye` reader (a refused login's `Bye` follows its answer).
+    fn hand_over_if_ended(&mut self) {
+        if let Some(conn) = self.conn.as_mut()
+            && conn.is_closed()
+        {
+            let rest = conn.take_read_buffer();
+            self.conn = None;
+            self.raw_reader.feed(&rest);
         }
     }
 }

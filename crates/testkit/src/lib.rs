@@ -3,9 +3,12 @@
 //! - [`McuProcess`]: builds (if needed) and starts the `conference-mcu` binary on an ephemeral
 //!   loopback port, waits until it listens, and kills it on drop.
 //! - [`TestConfig`]: writes a configuration file with cheaply hashed passwords.
-//! - [`client::TestClient`]: a small blocking protocol-level client.
+//! - [`client::TestClient`]: a small blocking client driving `ClientConn`, with a raw escape
+//!   hatch for hostile input ([`client::raw`]).
+//! - [`child::ChildProcess`]: every child process of a test or tool (killed and reaped on drop).
 //! - [`proxy`]: a recording TCP proxy and a TLS man in the middle; [`pki`]: test certificates.
 
+pub mod child;
 pub mod client;
 pub mod pki;
 mod process;

@@ -3,10 +3,12 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::child::ChildProcess;
 
 const BIN_NAME: &str = "conference-mcu";
 
@@ -131,10 +133,9 @@ pub struct SpawnOptions {
 pub struct McuProcess {
     /// Where it listens.
     pub addr: SocketAddr,
-    child: Child,
+    child: ChildProcess,
     _stdout: ChildStdout,
     dir: PathBuf,
-    exited: Option<ExitStatus>,
 }
 
 impl McuProcess {
@@ -169,8 +170,10 @@ impl McuProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log));
-        let mut child = command.spawn().expect("start conference-mcu");
-        let stdout = child.stdout.take().expect("piped stdout");
+        // The log is shown here on a panic, before the directory is removed.
+        let mut child =
+            ChildProcess::spawn("conference-mcu", &mut command).expect("start conference-mcu");
+        let stdout = child.take_stdout().expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
@@ -185,7 +188,6 @@ impl McuProcess {
             child,
             _stdout: reader.join().expect("stdout reader thread"),
             dir,
-            exited: None,
         };
         let addr = match &line {
             Ok(Ok(line)) => line
@@ -205,7 +207,7 @@ impl McuProcess {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.pid()
     }
 
     /// What the MCU logged so far (stderr).
@@ -229,38 +231,18 @@ impl McuProcess {
 
     /// Sends SIGTERM and waits (bounded) for the exit.
     pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        self.wait_timeout(timeout)
+        self.child.terminate(timeout)
     }
 
     /// Waits (bounded) for the process to exit.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.exited {
-                return Some(status);
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.exited = Some(status);
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.child.wait_timeout(timeout)
     }
 }
 
 impl Drop for McuProcess {
     fn drop(&mut self) {
-        if self.exited.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.child.kill();
         if std::thread::panicking() {
             eprintln!("---- conference-mcu log ----\n{}", self.log());
         }

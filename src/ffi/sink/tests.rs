@@ -6,8 +6,8 @@ use std::ffi::{c_char, c_int, c_void};
 
 use bytes::Bytes;
 use conference_session::{
-    AuxInfo, ChatInfo, LookedInfo, MediaHeader, MediaType, RoomInfo, StateId, TransparentInfo,
-    UserInfo,
+    AuxInfo, ChatInfo, ErrorCode, LookedInfo, MediaHeader, MediaType, RoomInfo, StateId,
+    TransparentInfo, UserInfo,
 };
 
 use super::*;
@@ -144,10 +144,11 @@ fn sink(handler: conference_event_handler_t) -> (CallbackSink, Arc<AtomicBool>) 
     (CallbackSink::new(handler, alive.clone()), alive)
 }
 
+/// `result` as the wire number, to check it reaches the callback unchanged.
 fn state(state: StateId, result: u32, user: Option<UserInfo>, extra: EventExtra) -> Event {
     Event::State(StateEvent {
         state,
-        result,
+        result: ErrorCode::check(result),
         user,
         extra,
     })

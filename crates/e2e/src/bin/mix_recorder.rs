@@ -105,7 +105,7 @@ fn record(client: &Client, writer: &mut Writer, plan: &Plan) -> Result<(), Strin
             Event::State(s) => {
                 writer.event(&s).map_err(io)?;
                 if matches!(s.state, StateId::RoomExit | StateId::UserClose) {
-                    return Err(format!("{:?} ({}) while recording", s.state, s.result));
+                    return Err(format!("{:?} ({:?}) while recording", s.state, s.result));
                 }
                 if s.state == StateId::UserLeave
                     && s.user.as_ref().map(|u| u.id) == plan.leaver.map(|(uid, _)| uid)

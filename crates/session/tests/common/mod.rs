@@ -151,7 +151,7 @@ fn describe(event: &Event) -> String {
         Event::State(s) => format!(
             "{:?} result={:#x} user={:?} extra={:?}",
             s.state,
-            s.result,
+            s.result_code(),
             s.user.as_ref().map(|u| u.id),
             s.extra
         ),

@@ -32,16 +32,16 @@ struct Inner {
     bytes: usize,
 }
 
-pub(crate) struct MediaQueue {
+pub(crate) struct SendQueue {
     budget: SendBudget,
     inner: Mutex<Inner>,
     /// One waiter (the writer task); `notify_one` keeps a permit, so no wake-up is lost.
     ready: Notify,
 }
 
-impl MediaQueue {
+impl SendQueue {
     pub fn new(budget: SendBudget) -> Self {
-        MediaQueue {
+        SendQueue {
             budget,
             inner: Mutex::new(Inner {
                 frames: VecDeque::new(),
@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn the_queue_refuses_frames_beyond_its_bounds() {
-        let queue = MediaQueue::new(SendBudget {
+        let queue = SendQueue::new(SendBudget {
             max_frames: 2,
             max_bytes: 10,
         });

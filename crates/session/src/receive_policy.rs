@@ -51,7 +51,7 @@ struct StreamGate {
 }
 
 /// The drop policy, apart from the queue so it can be tested alone.
-pub(crate) struct MediaGate {
+pub(crate) struct ReceivePolicy {
     budget: MediaBudget,
     queued_events: usize,
     queued_bytes: usize,
@@ -64,9 +64,9 @@ pub(crate) struct MediaGate {
 /// many times the budget; past that its rest is dropped and the stream resynchronises.
 const HARD_LIMIT_FACTOR: usize = 4;
 
-impl MediaGate {
+impl ReceivePolicy {
     pub fn new(budget: MediaBudget) -> Self {
-        MediaGate {
+        ReceivePolicy {
             budget,
             queued_events: 0,
             queued_bytes: 0,
@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn within_budget_everything_passes() {
-        let mut gate = MediaGate::new(MediaBudget {
+        let mut gate = ReceivePolicy::new(MediaBudget {
             max_events: 10,
             max_bytes: 1000,
         });
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn over_budget_whole_frames_are_dropped_and_video_waits_for_a_key_frame() {
-        let mut gate = MediaGate::new(MediaBudget {
+        let mut gate = ReceivePolicy::new(MediaBudget {
             max_events: 2,
             max_bytes: 1_000_000,
         });
@@ -239,7 +239,7 @@ mod tests {
 
     #[test]
     fn audio_resumes_at_the_next_frame() {
-        let mut gate = MediaGate::new(MediaBudget {
+        let mut gate = ReceivePolicy::new(MediaBudget {
             max_events: 1_000,
             max_bytes: 100,
         });
@@ -252,7 +252,7 @@ mod tests {
 
     #[test]
     fn a_runaway_frame_is_cut_at_the_hard_limit() {
-        let mut gate = MediaGate::new(MediaBudget {
+        let mut gate = ReceivePolicy::new(MediaBudget {
             max_events: 2,
             max_bytes: 1_000_000,
         });

@@ -1,0 +1,116 @@
+//! The one wrapper for child processes of tests and tools (the MCU, helper programs, C
+//! endpoints): killed and reaped on drop whatever happened, so nothing outlives a failing
+//! test; waited for with a bound; stopped with SIGTERM when its exit path matters; its log
+//! shown when the test that owns it panics.
+
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+pub struct ChildProcess {
+    name: String,
+    child: Child,
+    status: Option<ExitStatus>,
+    /// A file the process logs to, printed if the owner panics.
+    log: Option<PathBuf>,
+}
+
+impl ChildProcess {
+    /// Starts `command` as configured by the caller (stdio included).
+    pub fn spawn(name: &str, command: &mut Command) -> std::io::Result<ChildProcess> {
+        Ok(ChildProcess {
+            name: name.to_string(),
+            child: command.spawn()?,
+            status: None,
+            log: None,
+        })
+    }
+
+    /// The file the process logs to (its stderr, usually): printed when the owner panics.
+    pub fn with_log(mut self, path: PathBuf) -> Self {
+        self.log = Some(path);
+        self
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the process logged so far (see [`with_log`](Self::with_log)).
+    pub fn log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.child.stdin.take()
+    }
+
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    /// The exit status, if the process has exited (reaped once, remembered).
+    pub fn poll(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none()
+            && let Ok(Some(status)) = self.child.try_wait()
+        {
+            self.status = Some(status);
+        }
+        self.status
+    }
+
+    /// Waits at most `timeout` for the exit.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.poll() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGTERM, then waits at most `timeout` for the exit (the process's own shutdown path).
+    pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        if self.poll().is_none() {
+            // SAFETY: kill(2) on our own child, not reaped yet (`poll` saw it running), so the
+            // pid cannot have been reused.
+            unsafe {
+                libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+            }
+        }
+        self.wait_timeout(timeout)
+    }
+
+    /// SIGKILL and reap (nothing if it has exited already).
+    pub fn kill(&mut self) -> Option<ExitStatus> {
+        if self.poll().is_none() {
+            let _ = self.child.kill();
+            self.status = self.child.wait().ok();
+        }
+        self.status
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() && self.log.is_some() {
+            eprintln!("---- {} log ----\n{}", self.name, self.log());
+        }
+    }
+}
