@@ -2,10 +2,10 @@
 //! users of the current room. The connection updates it from the MCU's messages *before* the
 //! matching event is queued, so a callback's `get_*` already sees the change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use conference_proto::message::StateId;
-use conference_proto::{AUX_SLOTS, ErrorCode};
+use conference_proto::{AUX_SLOTS, ErrorCode, MediaType};
 
 use crate::types::{RoomInfo, UserInfo};
 
@@ -25,6 +25,11 @@ struct CurrentRoom {
     users: BTreeMap<u32, UserInfo>,
     /// The user ids in join order (the MCU's roster order, then arrivals): list positions.
     order: Vec<u32>,
+    /// The streams we pull (what a rejoin subscribes to again).
+    subscriptions: BTreeSet<(u32, MediaType)>,
+    /// Streams pulled before a rejoin whose senders are not back yet: subscribed again when
+    /// they enter.
+    deferred: BTreeSet<(u32, MediaType)>,
 }
 
 impl CurrentRoom {
@@ -39,6 +44,7 @@ impl CurrentRoom {
         if self.users.remove(&id).is_some() {
             self.order.retain(|&u| u != id);
         }
+        self.subscriptions.retain(|(user, _)| *user != id);
     }
 }
 
@@ -110,6 +116,61 @@ impl Cache {
         let info = room.info.clone();
         self.room = Some(room);
         (own, info)
+    }
+
+    /// A new login of the same session (a rejoin): the room list is the new MCU's, the room
+    /// stays until the rejoin's answer replaces it.
+    pub fn relogin(&mut self, rooms: Vec<RoomInfo>) {
+        self.rooms = rooms;
+    }
+
+    /// The id of the room we are in.
+    pub fn room_id(&self) -> Option<u32> {
+        self.room.as_ref().map(|room| room.info.id)
+    }
+
+    /// A subscription call succeeded.
+    pub fn track_subscription(&mut self, user_id: u32, stream: MediaType, on: bool) {
+        if let Some(room) = self.room.as_mut() {
+            if on {
+                room.subscriptions.insert((user_id, stream));
+            } else {
+                room.subscriptions.remove(&(user_id, stream));
+            }
+        }
+    }
+
+    /// A stream to pull again once its sender is back in the room.
+    pub fn defer_subscription(&mut self, user_id: u32, stream: MediaType) {
+        if let Some(room) = self.room.as_mut() {
+            room.deferred.insert((user_id, stream));
+        }
+    }
+
+    /// The deferred streams of `user_id`, who just entered (they count as pulled again).
+    pub fn take_deferred(&mut self, user_id: u32) -> Vec<MediaType> {
+        let Some(room) = self.room.as_mut() else {
+            return Vec::new();
+        };
+        let streams: Vec<MediaType> = room
+            .deferred
+            .iter()
+            .filter(|(user, _)| *user == user_id)
+            .map(|(_, stream)| *stream)
+            .collect();
+        for &stream in &streams {
+            room.deferred.remove(&(user_id, stream));
+            room.subscriptions.insert((user_id, stream));
+        }
+        streams
+    }
+
+    /// The streams we pull, by sender and type.
+    pub fn subscriptions(&self) -> Vec<(u32, MediaType)> {
+        self.room
+            .as_ref()
+            .map(|room| room.subscriptions.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     pub fn leave_room(&mut self) {

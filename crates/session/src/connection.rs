@@ -48,6 +48,8 @@ pub(crate) trait Owner: Send + Sync + 'static {
     fn lost(&self, generation: u64, reason: ErrorCode);
     /// The link broke; the session waits for a new one (nothing is lost).
     fn suspended(&self, generation: u64, reason: ErrorCode);
+    /// The resume was refused and a new login went through on `conn`: rejoin the room.
+    fn relogged(self: Arc<Self>, generation: u64, conn: &Arc<Conn>, login: pb::LoginResult);
     /// The session is back on a new link.
     fn resumed(&self, generation: u64);
     fn response(&self, generation: u64, conn: &Conn, response: pb::Response);
@@ -125,6 +127,8 @@ impl Latch {
 pub(crate) struct Conn {
     pub generation: u64,
     pub own_id: u32,
+    /// The MCU keeps this session across link cuts (it gave a resume token).
+    pub resumable: bool,
     pub pending: Pending,
     pub media: SendQueue,
     /// Which outgoing frames are withheld (`send_media` asks it, the reader feeds it).
@@ -166,6 +170,15 @@ impl Conn {
             (id, rx)
         };
         requests::wait(&self.pending, id, &rx, self.request_timeout)
+    }
+
+    /// A request nobody waits for (its answer is dropped): sent from the network thread,
+    /// which must not block.
+    pub fn send_detached(&self, body: client_message::Body) {
+        let mut client = self.client.lock();
+        if client.request(body, Instant::now()).is_ok() {
+            self.flush(&mut client);
+        }
     }
 
     /// A request whose answer is only its code.
@@ -279,6 +292,7 @@ pub(crate) async fn run<O: Owner>(
     let conn = Arc::new(Conn {
         generation,
         own_id: login.user_id,
+        resumable: client.is_resumable(),
         pending: Pending::new(),
         media: SendQueue::new(settings.send_budget),
         uplink: Mutex::new(Uplink::new(login.stream_demand && withhold)),
@@ -300,12 +314,15 @@ pub(crate) async fn run<O: Owner>(
 
     let link = LinkIo::start(stream, control_rx, &conn, &close_rx);
     let mut driver = Driver {
-        owner: &*owner,
+        owner: &owner,
         conn: &conn,
         params: &params,
+        settings,
         link: Some(link),
         connecting: None,
         close: close_rx,
+        suspended: None,
+        relogin: false,
     };
     let end = driver.run().await;
     let link = driver.link.take();
@@ -361,12 +378,17 @@ type Connecting = std::pin::Pin<
 /// The connection task after the login: reads the current link, feeds the protocol, and
 /// between links runs the reconnect attempts the protocol asks for.
 struct Driver<'a, O: Owner> {
-    owner: &'a O,
+    owner: &'a Arc<O>,
     conn: &'a Arc<Conn>,
     params: &'a ConnectParams,
+    settings: Settings,
     link: Option<LinkIo>,
     connecting: Option<Connecting>,
     close: watch::Receiver<bool>,
+    /// Since when the session has had no link, why, and until when the MCU keeps it.
+    suspended: Option<(ErrorCode, Instant)>,
+    /// The MCU refused the resume: log in again before anything else.
+    relogin: bool,
 }
 
 impl<O: Owner> Driver<'_, O> {
@@ -383,6 +405,12 @@ impl<O: Owner> Driver<'_, O> {
                 if let Some(end) = self.handle(event) {
                     return end;
                 }
+            }
+            if std::mem::take(&mut self.relogin) {
+                if let Err(end) = self.log_in_again().await {
+                    return end;
+                }
+                continue;
             }
             let deadline = deadline.map(tokio::time::Instant::from_std);
             let mut buf = conn.client.lock().take_read_buffer();
@@ -434,6 +462,10 @@ impl<O: Owner> Driver<'_, O> {
         match event {
             ClientEvent::Suspended(reason) => {
                 tracing::warn!(?reason, "MCU link lost: resuming");
+                if self.suspended.is_none() {
+                    let window = conn.client.lock().resume_window();
+                    self.suspended = Some((reason, Instant::now() + window));
+                }
                 conn.linked.store(false, Ordering::Release);
                 if let Some(link) = self.link.take() {
                     link.writer.abort();
@@ -466,12 +498,97 @@ impl<O: Owner> Driver<'_, O> {
                     conn.media.push_replay(replay);
                 }
                 conn.linked.store(true, Ordering::Release);
+                self.suspended = None;
                 self.owner.resumed(conn.generation);
                 None
             }
-            event => handle_event(self.owner, conn, event),
+            ClientEvent::Closed(ErrorCode::NvalidSessionErr) if self.suspended.is_some() => {
+                tracing::info!("the MCU no longer knows the session: logging in again");
+                self.relogin = true;
+                None
+            }
+            ClientEvent::Closed(reason) if self.suspended.is_some() => {
+                // The window ran out: the reason is why the link was lost in the first place.
+                let original = self.suspended.map_or(reason, |(why, _)| why);
+                handle_event(&**self.owner, conn, ClientEvent::Closed(original))
+            }
+            event => handle_event(&**self.owner, conn, event),
         }
     }
+}
+
+impl<O: Owner> Driver<'_, O> {
+    /// A new login with the same credentials, retried on the backoff until the MCU's resume
+    /// window (counted from the cut) ends; then the session rejoins its room (`Owner`).
+    /// `Err` ends the session: a final refusal (credentials, version, TLS trust), the window
+    /// over, or a local close.
+    async fn log_in_again(&mut self) -> Result<(), End> {
+        let conn = self.conn;
+        let (reason, until) = self
+            .suspended
+            .unwrap_or((ErrorCode::NetworkException, Instant::now()));
+        let mut attempt = 0u32;
+        loop {
+            if *self.close.borrow() {
+                return Err(End::Local);
+            }
+            let now = Instant::now();
+            if now >= until {
+                return Err(End::Lost(reason));
+            }
+            let bound = self.settings.request_timeout.min(until - now);
+            let login = tokio::time::timeout(bound, establish(self.params, &self.settings))
+                .await
+                .unwrap_or(Err(ErrorCode::Timeout));
+            match login {
+                Ok((stream, client, login)) => {
+                    let (control, control_rx) = mpsc::unbounded_channel();
+                    *conn.control.lock() = control;
+                    *conn.client.lock() = client;
+                    self.link = Some(LinkIo::start(stream, control_rx, conn, &self.close));
+                    conn.uplink.lock().reset();
+                    conn.linked.store(true, Ordering::Release);
+                    self.suspended = None;
+                    tracing::info!(user_id = login.user_id, "logged in again after the cut");
+                    Arc::clone(self.owner).relogged(conn.generation, conn, login);
+                    return Ok(());
+                }
+                Err(code) if is_final(code) => {
+                    tracing::warn!(?code, "logging in again was refused");
+                    return Err(End::Lost(code));
+                }
+                Err(code) => {
+                    tracing::debug!(?code, attempt, "logging in again failed, retrying");
+                    let delay = BACKOFF_STEP
+                        .saturating_mul(1 << attempt.min(4))
+                        .min(BACKOFF_MAX);
+                    attempt += 1;
+                    tokio::select! {
+                        _ = self.close.changed() => return Err(End::Local),
+                        () = tokio::time::sleep(delay.min(until.saturating_duration_since(now))) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Backoff of repeated logins after a refused resume.
+const BACKOFF_STEP: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// A login refusal that retrying cannot change.
+fn is_final(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::UserPasswordErr
+            | ErrorCode::ServerMismatch
+            | ErrorCode::ErrorAuthFailed
+            | ErrorCode::IDEnrityErr
+            | ErrorCode::VerifiFailureErr
+            | ErrorCode::OpNotSupport
+            | ErrorCode::AddrErr
+    )
 }
 
 /// What a reconnect needs of the connect parameters (owned: the attempt is a future of its

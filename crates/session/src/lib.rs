@@ -27,9 +27,13 @@
 //!   session (room included) at once; events the MCU sent before are still delivered.
 //! - `logout_room` returns the MCU's answer; the MCU's `ROOM_EXIT` (Success) is queued before
 //!   it returns.
-//! - Connection loss (EOF, socket error, 3 heartbeats of silence, `Bye`) fires `USER_CLOSE`
-//!   with `NetworkException` or the `Bye` code (also after a `ROOM_EXIT` for the same cause);
-//!   the session is then idle and `connect` works.
+//! - A link cut (EOF, socket error, 3 heartbeats of silence, a stopping MCU's `Bye`) fires
+//!   nothing while the session can be resumed or rejoined (docs/PROTOCOL.md §8): calls wait
+//!   for the new link up to their timeout, events arrive once and in order after it. When
+//!   that fails (the resume window over without an MCU, a refused login or room) it fires
+//!   `ROOM_EXIT`, the `USER_LEAVE`s and `USER_CLOSE` with the reason (`NetworkException`,
+//!   the `Bye` code, or the refusal); a final `Bye` (`ReloginedErr`, `MsgErr`…) does the
+//!   same at once. The session is then idle and `connect` works.
 //! - `shutdown` fires nothing; events still queued are discarded. It waits for a callback
 //!   of the instance running on another thread to return; called from the instance's own
 //!   callback, it does not wait for it (nor for its own dispatcher thread, which ends when
@@ -48,7 +52,8 @@
 //!   values.
 //! - `connection.rs`: one MCU connection, a driver of `conference_proto::client::ClientConn`
 //!   (the protocol itself, no I/O): connect, TLS (`tls.rs`, `tls/der.rs`), the reader and
-//!   writer tasks; `requests.rs` the callers waiting for their responses.
+//!   writer tasks, reconnects and resumes; `requests.rs` the callers waiting for their
+//!   responses; `rejoin.rs` the room joined and claimed again after a refused resume.
 //! - `send_queue.rs`: the send queue of `send_stream`; `uplink.rs`: which streams are withheld
 //!   while nobody watches them; `receive_policy.rs`: which received media is dropped when the
 //!   sink falls behind.
@@ -66,6 +71,7 @@ mod dispatcher;
 mod events;
 mod mixer_glue;
 mod receive_policy;
+mod rejoin;
 mod requests;
 mod roster;
 mod runtime;

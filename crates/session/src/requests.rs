@@ -20,6 +20,8 @@ pub(crate) enum RequestKind {
     Join,
     /// `logout_conference_room`: an acceptance leaves the room in the cache.
     Leave,
+    /// The room joined again after a refused resume: the answer is reported as differences.
+    Rejoin,
 }
 
 /// The answer a waiting caller gets: the MCU's response, or why there will be none.

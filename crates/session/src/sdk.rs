@@ -357,7 +357,13 @@ impl Sdk {
             kind: convert::media_kind_to_wire(kind),
             user_id,
             on,
-        }))
+        }))?;
+        let stream = match kind {
+            MediaKind::Video => MediaType::VideoMajor,
+            MediaKind::Audio => MediaType::Audio,
+        };
+        self.session.track_subscription(user_id, stream, on);
+        Ok(())
     }
 
     pub fn bcast(&self, kind: MediaKind, user_id: u32, on: bool) -> Result<()> {
@@ -422,7 +428,9 @@ impl Sdk {
             user_id,
             media_type: media_type as u32,
             on,
-        }))
+        }))?;
+        self.session.track_subscription(user_id, media_type, on);
+        Ok(())
     }
 
     /// `dst_id` 0 = everyone; at most 65,536 bytes.

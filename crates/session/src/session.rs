@@ -44,6 +44,9 @@ pub(crate) struct State {
     pub cache: Cache,
     /// A `login_room` is in flight.
     pub joining: bool,
+    /// A rejoin after a refused resume is under way: the room answer is reported as
+    /// differences, and the MCU's `ROOM_EXIT` for a stopping server is not final.
+    pub rejoining: bool,
     /// Dropped at shutdown: a live handle keeps the runtime's descriptors open.
     pub runtime: Option<Handle>,
 }
@@ -106,6 +109,7 @@ impl Session {
                 generation: 0,
                 cache: Cache::default(),
                 joining: false,
+                rejoining: false,
                 runtime: Some(runtime),
             }),
             events,
@@ -185,6 +189,7 @@ impl Session {
         self.stats.link_reset();
         state.phase = phase;
         state.joining = false;
+        state.rejoining = false;
         state.cache.clear();
         self.set_mixer_active(false);
     }
@@ -258,6 +263,11 @@ impl Session {
                 let kind = waiter.as_ref().map(|w| w.kind);
                 let accepted = response.code == 0;
                 match (&response.result, kind) {
+                    (Some(pb::response::Result::Joined(joined)), Some(RequestKind::Rejoin))
+                        if accepted =>
+                    {
+                        self.rejoined(&mut state, joined.clone().into());
+                    }
                     // Applied even if the caller gave up waiting: the MCU put us in the room.
                     (Some(pb::response::Result::Joined(joined)), _) if accepted => {
                         state.joining = false;
@@ -302,6 +312,33 @@ impl Session {
         }
     }
 
+    /// The room joined again: the cache takes the new room, the application hears how it
+    /// differs from the one it knew.
+    fn rejoined(&self, state: &mut State, joined: crate::cache::Joined) {
+        state.rejoining = false;
+        let old = state.cache.roster();
+        // The subscriptions come back as the rejoin's calls are granted.
+        state.cache.enter_room(joined);
+        let own_id = state.cache.own_user().map_or(0, |u| u.id);
+        for event in crate::rejoin::differences(&old, &state.cache.roster(), own_id) {
+            if matches!(event.state, StateId::UserLeave)
+                && let Some(user) = &event.user
+            {
+                self.remove_from_mixer(user.id);
+            }
+            self.emit(event);
+        }
+        self.set_mixer_active(true);
+    }
+
+    /// A subscription call succeeded: a rejoin subscribes again.
+    pub fn track_subscription(&self, user_id: u32, stream: conference_proto::MediaType, on: bool) {
+        self.state
+            .lock()
+            .cache
+            .track_subscription(user_id, stream, on);
+    }
+
     /// A `login_room` got no answer (timeout): fires LOGIN_ROOM_FAILED. Nothing when the
     /// connection is gone (its USER_CLOSE says why).
     pub fn on_join_failed(&self, generation: u64, code: ErrorCode) {
@@ -323,7 +360,16 @@ impl Session {
             return;
         };
         let mut state = self.state.lock();
-        if state.current(generation).is_none() {
+        let Some(conn) = state.current(generation).cloned() else {
+            return;
+        };
+        // A stopping MCU is not the end of a resumable session: the SDK rejoins when it is
+        // back, and reports the room's end only if that fails.
+        if event.state == StateId::RoomExit
+            && event.result == Err(ErrorCode::ServerStoped)
+            && conn.resumable
+        {
+            tracing::info!("the MCU is stopping: the room is rejoined when it is back");
             return;
         }
         let was_in_room = state.cache.in_room();
@@ -339,6 +385,20 @@ impl Session {
             && let Some(user) = &event.user
         {
             self.remove_from_mixer(user.id);
+        }
+        if event.state == StateId::UserEnter
+            && let Some(user) = &event.user
+        {
+            // Streams pulled before a rejoin, whose sender is back now.
+            for stream in state.cache.take_deferred(user.id) {
+                conn.send_detached(conference_proto::pb::client_message::Body::Subscribe(
+                    pb::Subscribe {
+                        user_id: user.id,
+                        media_type: stream as u32,
+                        on: true,
+                    },
+                ));
+            }
         }
         self.emit(event);
         self.emit_leaves(leave_order);
@@ -411,6 +471,25 @@ impl connection::Owner for Session {
         self.on_lost(generation, reason);
     }
 
+    fn relogged(self: Arc<Self>, generation: u64, conn: &Arc<Conn>, login: pb::LoginResult) {
+        {
+            let mut state = self.state.lock();
+            if state.current(generation).is_none() {
+                return;
+            }
+            state
+                .cache
+                .relogin(login.rooms.into_iter().map(Into::into).collect());
+        }
+        let conn = Arc::clone(conn);
+        let spawned = std::thread::Builder::new()
+            .name("conference-rejoin".into())
+            .spawn(move || crate::rejoin::run(self, conn));
+        if let Err(err) = spawned {
+            tracing::error!(%err, "cannot start the rejoin");
+        }
+    }
+
     fn suspended(&self, generation: u64, reason: ErrorCode) {
         tracing::info!(
             generation,
@@ -443,5 +522,56 @@ impl connection::Owner for Session {
 
     fn link(&self, rtt_us: u32, loss_permille: u32) {
         self.stats.link(rtt_us, loss_permille);
+    }
+}
+
+impl crate::rejoin::Rejoiner for Session {
+    fn claims(&self, generation: u64) -> Option<crate::rejoin::Claims> {
+        let mut state = self.state.lock();
+        state.current(generation)?;
+        let room = state.cache.room_id()?;
+        let own = state.cache.own_user().ok()?;
+        state.rejoining = true;
+        Some(crate::rejoin::Claims {
+            room,
+            master: own.is_master,
+            aux_slots: own.aux_slots,
+            hand_raised: own.audio_state == 1,
+            subscriptions: state.cache.subscriptions(),
+        })
+    }
+
+    fn rejoin_failed(&self, generation: u64, conn: &Conn, code: ErrorCode) {
+        conn.close_locally();
+        let mut state = self.state.lock();
+        if state.current(generation).is_none() {
+            return;
+        }
+        self.exit_room_locally(&state, Err(code));
+        self.reset(&mut state, Phase::Idle);
+        self.emit(local_event(
+            StateId::UserClose,
+            Err(code),
+            None,
+            EventExtra::None,
+        ));
+    }
+
+    fn resubscribed(
+        &self,
+        generation: u64,
+        user_id: u32,
+        stream: conference_proto::MediaType,
+        granted: bool,
+    ) {
+        let mut state = self.state.lock();
+        if state.current(generation).is_none() {
+            return;
+        }
+        if granted {
+            state.cache.track_subscription(user_id, stream, true);
+        } else {
+            state.cache.defer_subscription(user_id, stream);
+        }
     }
 }

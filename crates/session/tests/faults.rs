@@ -1,9 +1,10 @@
 //! The SDK behind a fault-injecting proxy (testkit's `FaultProxy`; this machine has no
-//! `netem`), against the real MCU: what a recorder sees today when the campus network
-//! misbehaves. A black hole, a stalled downlink, a reset and a half-close each end the
-//! session with one `USER_CLOSE(NetworkException)`; a cut at any byte of the login fails
+//! `netem`), against the real MCU: how fast a broken link is noticed. With resume off
+//! (`Tuning::resume`, `CONFERENCE_SDK_RESUME=off`) a black hole, a stalled downlink, a reset
+//! and a half-close each end the session with one `USER_CLOSE(NetworkException)`: the
+//! detection the resume (tests/resume.rs) starts from. A cut at any byte of the login fails
 //! `connect` cleanly with `CONNECT_MCU_FAILED`; delay, jitter and a bandwidth cap slow a
-//! lesson down without breaking it. (The resume issue turns the first group into resumes.)
+//! lesson down without breaking it.
 
 mod common;
 
@@ -23,9 +24,9 @@ fn mcu() -> McuProcess {
     ))
 }
 
-/// A client in room 1001 through `proxy`.
+/// A client in room 1001 through `proxy`, without resume.
 fn join(proxy: &FaultProxy, name: &str) -> Client {
-    let client = Client::start(SdkConfig::default());
+    let client = Client::start_without_resume(SdkConfig::default());
     client
         .sdk
         .connect("127.0.0.1", proxy.addr.port(), name, name)

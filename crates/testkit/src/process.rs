@@ -127,6 +127,8 @@ pub struct SpawnOptions {
     pub env: Vec<(String, String)>,
     /// Binary to run instead of [`mcu_binary`].
     pub binary: Option<PathBuf>,
+    /// Listen here instead of an ephemeral loopback port (an MCU restarted where it was).
+    pub listen: Option<SocketAddr>,
 }
 
 /// A running `conference-mcu` on an ephemeral loopback port; killed and reaped on drop.
@@ -157,7 +159,10 @@ impl McuProcess {
         std::fs::create_dir_all(&dir).expect("create a temporary directory");
         let binary = options.binary.clone().unwrap_or_else(mcu_binary);
         let mut command = Command::new(binary);
-        command.args(["--listen", "127.0.0.1:0"]);
+        let listen = options
+            .listen
+            .map_or_else(|| "127.0.0.1:0".to_string(), |addr| addr.to_string());
+        command.args(["--listen", &listen]);
         if let Some(config) = &options.config {
             let path = dir.join("mcu.toml");
             std::fs::write(&path, config).expect("write the configuration");
@@ -204,6 +209,15 @@ impl McuProcess {
             ),
         }
         process
+    }
+
+    /// The same configuration started again where `self` listened (after `self` is gone).
+    pub fn restart_at(addr: SocketAddr, config_toml: &str) -> McuProcess {
+        McuProcess::spawn_with(SpawnOptions {
+            config: Some(config_toml.to_string()),
+            listen: Some(addr),
+            ..SpawnOptions::default()
+        })
     }
 
     pub fn pid(&self) -> u32 {

@@ -186,6 +186,18 @@ impl Client {
         Client { sdk, log }
     }
 
+    /// An instance that does not ask for resume: every cut ends its session.
+    pub fn start_without_resume(config: SdkConfig) -> Client {
+        let log = Arc::new(Log::default());
+        let tuning = conference_session::Tuning {
+            resume: false,
+            ..conference_session::Tuning::default()
+        };
+        let sdk =
+            Sdk::start_with(config, tuning, Box::new(Recorder(Arc::clone(&log)))).expect("start");
+        Client { sdk, log }
+    }
+
     /// Started, connected as `name` (password = name) and in room 1001.
     pub fn join(mcu: &McuProcess, name: &str, config: SdkConfig) -> Client {
         let client = Client::start(config);
