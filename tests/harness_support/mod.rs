@@ -25,7 +25,8 @@ pub const DEMO_ROOM: u32 = 1001;
 
 /// The harness configuration: `teacher` (chair, a UTF-8 nickname), `class1`..`class3`
 /// (password = user name; class2 with a UTF-8 nickname too long for `user_info_t`); room 7
-/// open from 2020 to beyond 2^31 seconds, room 8 long over (and a name too long).
+/// open from 2020 to beyond 2^31 seconds, room 8 long over (and a name too long). A cut
+/// session is kept 2 s (the MCU-stopped flow sees its end after that, not after a minute).
 pub fn lesson_config() -> String {
     let mut config = TestConfig::new().account("teacher", "teacher", true);
     for name in ["class1", "class2", "class3"] {
@@ -42,7 +43,7 @@ pub fn lesson_config() -> String {
     config.rooms[0].end_time = Some(4_000_000_000);
     config.rooms[1].start_time = Some(1_000_000_000);
     config.rooms[1].end_time = Some(1_100_000_000);
-    config.to_toml()
+    config.resume_window_ms(2000).to_toml()
 }
 
 /// Starts the MCU with the lesson configuration.
