@@ -249,8 +249,20 @@ pub enum Fault {
     StallDown,
 }
 
+/// A reset planned for one connection: once `at` bytes went through it in one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// Client → MCU (else MCU → client).
+    pub up: bool,
+    pub at: u64,
+}
+
 #[derive(Default)]
 struct FaultState {
+    /// Cuts for the next connections, one each, in accept order (`None`: that one is spared).
+    planned: std::collections::VecDeque<Option<Cut>>,
+    /// What went through each connection, in accept order: (client → MCU, MCU → client).
+    relayed: Vec<(Vec<u8>, Vec<u8>)>,
     fault: Fault,
     delay: std::time::Duration,
     jitter: std::time::Duration,
@@ -290,11 +302,17 @@ impl FaultProxy {
         runtime.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let (state, changed) = (shared.clone(), notify.clone());
+                let (cut, index) = {
+                    let mut s = state.lock().unwrap();
+                    s.relayed.push(Default::default());
+                    (s.planned.pop_front().flatten(), s.relayed.len() - 1)
+                };
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
                     };
-                    faulty_relay(client, server, state, changed).await;
+                    let link = Link { cut, index };
+                    faulty_relay(client, server, state, changed, link).await;
                 });
             }
         });
@@ -333,6 +351,17 @@ impl FaultProxy {
         self.update(|s| s.cut_up_at = n);
     }
 
+    /// Plans one reset per coming connection, in accept order (`None` spares one): a cut
+    /// at a chosen byte of a lesson, then of the resume that follows, and so on.
+    pub fn plan_cuts(&self, cuts: impl IntoIterator<Item = Option<Cut>>) {
+        self.update(|s| s.planned = cuts.into_iter().collect());
+    }
+
+    /// What went through each connection so far: (client → MCU, MCU → client) bytes.
+    pub fn relayed(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.state.lock().unwrap().relayed.clone()
+    }
+
     /// Resets every open connection now (both sides see a reset).
     pub fn reset(&self) {
         self.update(|s| {
@@ -351,11 +380,19 @@ impl FaultProxy {
     }
 }
 
+/// One relayed connection: its planned cut and its place in the record.
+#[derive(Clone, Copy)]
+struct Link {
+    cut: Option<Cut>,
+    index: usize,
+}
+
 async fn faulty_relay(
     client: TcpStream,
     server: TcpStream,
     state: Arc<Mutex<FaultState>>,
     changed: Arc<tokio::sync::Notify>,
+    link: Link,
 ) {
     use std::os::fd::AsRawFd;
     let born = state.lock().unwrap().generation;
@@ -364,8 +401,8 @@ async fn faulty_relay(
     let fds = [client.as_raw_fd(), server.as_raw_fd()];
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
-    let up = faulty_pump(client_read, server_write, true, born, &state, &changed);
-    let down = faulty_pump(server_read, client_write, false, born, &state, &changed);
+    let up = faulty_pump(client_read, server_write, true, born, &state, &changed, link);
+    let down = faulty_pump(server_read, client_write, false, born, &state, &changed, link);
     tokio::pin!(up, down);
     let (reset, up_ended) = tokio::select! {
         reset = &mut up => (reset, true),
@@ -415,7 +452,9 @@ async fn faulty_pump(
     born: u64,
     state: &Mutex<FaultState>,
     changed: &tokio::sync::Notify,
+    link: Link,
 ) -> bool {
+    let planned = link.cut.filter(|cut| cut.up == up).map(|cut| cut.at);
     let mut buf = vec![0u8; 16 * 1024];
     let mut forwarded = 0u64;
     let mut held: Vec<u8> = Vec::new();
@@ -467,11 +506,13 @@ async fn faulty_pump(
             (s.fault, s.delay, s.jitter, s.bandwidth)
         };
         let mut chunk = &buf[..n];
-        if up && let Some(cut) = cut {
+        let cut = if up { cut } else { None };
+        if let Some(cut) = [cut, planned].into_iter().flatten().min() {
             let room = cut.saturating_sub(forwarded) as usize;
             if room < chunk.len() {
                 chunk = &chunk[..room];
                 let _ = to.write_all(chunk).await;
+                record(state, link, up, chunk);
                 return true;
             }
         }
@@ -502,7 +543,19 @@ async fn faulty_pump(
         if to.write_all(chunk).await.is_err() {
             return false;
         }
+        record(state, link, up, chunk);
         forwarded += chunk.len() as u64;
+    }
+}
+
+fn record(state: &Mutex<FaultState>, link: Link, up: bool, chunk: &[u8]) {
+    let mut s = state.lock().unwrap();
+    if let Some((to_server, to_client)) = s.relayed.get_mut(link.index) {
+        if up {
+            to_server.extend_from_slice(chunk);
+        } else {
+            to_client.extend_from_slice(chunk);
+        }
     }
 }
 

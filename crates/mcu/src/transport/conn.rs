@@ -555,7 +555,11 @@ impl Connection<'_> {
             }
             tokio::select! {
                 biased;
-                _ = out.closed() => return Ok(End::ByServer),
+                _ = out.closed() => return Ok(if out.failed() {
+                    End::Gone("write failed".into())
+                } else {
+                    End::ByServer
+                }),
                 changed = routes.changed() => {
                     if changed.is_err() {
                         return Ok(End::ByServer);

@@ -64,6 +64,8 @@ struct Inner {
     media_bytes: usize,
     /// No more frames are accepted; the writer ends once the queue is empty.
     closing: bool,
+    /// The socket refused a write: the peer is gone (not a close by the server).
+    failed: bool,
     writer_waiting: bool,
     owner: Owner,
     /// For direct writes; `None` without a socket (tests) and once finished or aborted, so
@@ -251,6 +253,18 @@ impl OutQueue {
 
     pub fn is_closing(&self) -> bool {
         self.inner.lock().closing
+    }
+
+    /// The writer met a socket error: closes at once, as [`abort`](Self::abort), but the
+    /// connection counts as broken by the network (a resumable session is kept).
+    pub fn fail(&self) {
+        self.inner.lock().failed = true;
+        self.abort();
+    }
+
+    /// Whether the queue closed because the socket failed.
+    pub fn failed(&self) -> bool {
+        self.inner.lock().failed
     }
 
     /// Resolves once [`close`](Self::close) or [`abort`](Self::abort) was called.

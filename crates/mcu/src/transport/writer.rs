@@ -26,7 +26,7 @@ pub async fn run(socket: Arc<WriteHalf>, out: Arc<OutQueue>) {
             Take::Frames => {
                 if let Err(err) = write_batch(&socket, &mut batch).await {
                     tracing::debug!("write failed: {err}");
-                    out.abort();
+                    out.fail();
                     return;
                 }
             }
