@@ -4,13 +4,13 @@
 
 use std::time::{Duration, Instant};
 
+use conference_proto::ErrorCode;
 use conference_proto::client::{BACKOFF_CAP, ClientConn, ClientEvent, Timing};
 use conference_proto::frame::{FrameBuffer, decode_control, encode_control};
 use conference_proto::login::LoginParams;
 use conference_proto::pb::{self, client_message::Body, server_message};
 use conference_proto::resume::{self, stamp_seq};
 use conference_proto::scram::{ChannelBinding, ClientHello, ServerFirst, Verifier};
-use conference_proto::ErrorCode;
 
 const WINDOW_MS: u32 = 10_000;
 
@@ -283,13 +283,15 @@ fn what_either_side_missed_is_replayed_once_in_order() {
     // The client replays both requests, in order, with their numbers.
     let replayed: Vec<(u64, u32)> = mcu.sent.iter().map(|m| (m.seq, m.request_id)).collect();
     assert_eq!(replayed, vec![(1, request), (2, during)]);
-    assert!(
-        mcu.events
-            .iter()
-            .any(|e| matches!(e, ClientEvent::Resumed))
-    );
+    assert!(mcu.events.iter().any(|e| matches!(e, ClientEvent::Resumed)));
     // The MCU replays "two"; a duplicate of "one" is dropped; answers are delivered.
-    mcu.input(&stamp_seq(&encode_control(&pb::ServerMessage::event(pb::Event::default())), 1), ms(510));
+    mcu.input(
+        &stamp_seq(
+            &encode_control(&pb::ServerMessage::event(pb::Event::default())),
+            1,
+        ),
+        ms(510),
+    );
     let two = stamp_seq(
         &encode_control(&pb::ServerMessage::event(pb::Event {
             state: 17,
@@ -308,9 +310,11 @@ fn what_either_side_missed_is_replayed_once_in_order() {
         3,
     );
     mcu.input(&answer, ms(530));
-    assert!(mcu.events.iter().any(
-        |e| matches!(e, ClientEvent::Response { id, answer: Ok(_) } if *id == during)
-    ));
+    assert!(
+        mcu.events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Response { id, answer: Ok(_) } if *id == during))
+    );
     // A Ping's acknowledgement lets the client forget what the MCU applied.
     assert_eq!(mcu.conn.unacked().0, 2);
     let mut ping = pb::ServerMessage::of(server_message::Body::Ping(pb::Ping {
@@ -349,7 +353,10 @@ fn the_window_closes_with_the_reason_of_the_cut_and_a_refusal_with_invalid_sessi
     }));
     mcu.input(&encode_control(&bye), ms(1000));
     assert!(
-        matches!(mcu.events[0], ClientEvent::Suspended(ErrorCode::ServerStoped)),
+        matches!(
+            mcu.events[0],
+            ClientEvent::Suspended(ErrorCode::ServerStoped)
+        ),
         "a stopping MCU is a cut, not the end: {:?}",
         mcu.events
     );

@@ -62,18 +62,25 @@ fn lesson(teacher: &Client, class1: &Client) {
     ok("master", teacher.sdk.apply_master(true));
     ok("hand", class1.sdk.apply_talk(true));
     for k in 0..3 {
-        ok("chat up", class1.sdk.send_chat(0, 0, format!("c1-{k}").as_bytes()));
-        ok("chat down", teacher.sdk.send_chat(c, 0, format!("t-{k}").as_bytes()));
+        ok(
+            "chat up",
+            class1.sdk.send_chat(0, 0, format!("c1-{k}").as_bytes()),
+        );
+        ok(
+            "chat down",
+            teacher.sdk.send_chat(c, 0, format!("t-{k}").as_bytes()),
+        );
     }
     ok("talk", teacher.sdk.ctrl_talk(c, true));
     ok(
         "data",
-        class1
-            .sdk
-            .send_transparent(t, b"board-1", DataType::String),
+        class1.sdk.send_transparent(t, b"board-1", DataType::String),
     );
     ok("aux", class1.sdk.apply_aux(true));
-    ok("watch", teacher.sdk.recv_stream(c, MediaType::VideoMinor, true));
+    ok(
+        "watch",
+        teacher.sdk.recv_stream(c, MediaType::VideoMinor, true),
+    );
     for seq in 0..8u16 {
         ok(
             "frame",
@@ -82,7 +89,12 @@ fn lesson(teacher: &Client, class1: &Client) {
                 .send_stream(key_frame(seq), &[seq as u8; 300], MediaType::VideoMinor),
         );
     }
-    ok("data down", teacher.sdk.send_transparent(0, b"board-2", DataType::Binary));
+    ok(
+        "data down",
+        teacher
+            .sdk
+            .send_transparent(0, b"board-2", DataType::Binary),
+    );
     ok("aux off", class1.sdk.apply_aux(false));
     ok("talk off", teacher.sdk.ctrl_talk(c, false));
     ok("chat end", teacher.sdk.send_chat(0, 0, b"bye"));

@@ -401,8 +401,24 @@ async fn faulty_relay(
     let fds = [client.as_raw_fd(), server.as_raw_fd()];
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
-    let up = faulty_pump(client_read, server_write, true, born, &state, &changed, link);
-    let down = faulty_pump(server_read, client_write, false, born, &state, &changed, link);
+    let up = faulty_pump(
+        client_read,
+        server_write,
+        true,
+        born,
+        &state,
+        &changed,
+        link,
+    );
+    let down = faulty_pump(
+        server_read,
+        client_write,
+        false,
+        born,
+        &state,
+        &changed,
+        link,
+    );
     tokio::pin!(up, down);
     let (reset, up_ended) = tokio::select! {
         reset = &mut up => (reset, true),
