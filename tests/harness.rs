@@ -53,6 +53,82 @@ fn whole_lesson_between_three_processes() {
     );
 }
 
+/// The whole lesson with both listeners behind fault proxies whose links are reset again and
+/// again while the lesson's control steps run (docs/PROTOCOL.md §8): the endpoints' own
+/// checks, written for a lesson without a fault, pass unchanged (every event once, in order;
+/// nobody leaves; the roster invariant at every callback). The resets stop before the media
+/// steps, whose exact frame expectations a resume changes by design (frames of the gap are
+/// dropped, the latest key frame is sent again).
+#[test]
+fn whole_lesson_across_repeated_link_resets() {
+    use conference_testkit::proxy::FaultProxy;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let programs = programs();
+    let mcu = lesson_mcu();
+    let proxies = [FaultProxy::start(mcu.addr), FaultProxy::start(mcu.addr)].map(Arc::new);
+    let done = Arc::new(AtomicBool::new(false));
+    let cutter = {
+        let (proxies, done) = (proxies.clone(), Arc::clone(&done));
+        std::thread::spawn(move || {
+            // Both listeners in the room: the MCU has sent each at least the login's two
+            // answers, the room's and an event on its current link.
+            let frames = |bytes: &[u8]| {
+                let (mut count, mut at) = (0, 0);
+                while at + 4 <= bytes.len() {
+                    let len = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+                    at += 4 + len as usize;
+                    count += 1;
+                }
+                count
+            };
+            let in_room = |p: &FaultProxy| {
+                p.relayed()
+                    .last()
+                    .is_some_and(|(_, down)| frames(down) >= 5)
+            };
+            while !proxies.iter().all(|p| in_room(p)) {
+                if done.load(Ordering::Relaxed) {
+                    return 0;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let mut resets = 0;
+            while resets < 6 && !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(40));
+                proxies[resets % 2].reset();
+                resets += 1;
+            }
+            resets
+        })
+    };
+    let args = |proxy: &FaultProxy, role: &str| {
+        with_role(endpoint_args("lesson", proxy.addr, LESSON_ROOM), role)
+    };
+    let endpoints = vec![
+        (
+            "teacher",
+            endpoint(
+                &programs.master,
+                endpoint_args("lesson", mcu.addr, LESSON_ROOM),
+            ),
+        ),
+        (
+            "class1",
+            endpoint(&programs.listener, args(&proxies[0], "A")),
+        ),
+        (
+            "class2",
+            endpoint(&programs.listener, args(&proxies[1], "B")),
+        ),
+    ];
+    run_endpoints(&mcu, endpoints, Start::InTurn, BOUND);
+    done.store(true, Ordering::Relaxed);
+    let resets = cutter.join().unwrap();
+    eprintln!("{resets} link resets during the lesson");
+    assert_eq!(resets, 6, "the lesson ran across resets");
+}
+
 /// The short scenario (chat, transparent data, media both ways, leave, uninit) with the
 /// listener under valgrind's memcheck: no invalid access, no definite leak.
 #[test]

@@ -148,3 +148,40 @@ fn a_cut_longer_than_the_window_ends_the_session() {
     assert!(class2.log.count_state(StateId::RoomExit) >= 1);
     assert_eq!(class2.log.count_state(StateId::UserClose), 1);
 }
+
+/// The recorder's mixed track across a cut of its own link: 20 ms frames go on through the
+/// gap (silence for the sources that cannot reach it), timestamps +20 each, no hole.
+#[test]
+fn the_mixed_track_has_no_hole_across_a_cut() {
+    use conference_session::{MIXER_USER_ID, MixerFormat};
+    let mcu = mcu(10_000);
+    let proxy = FaultProxy::start(mcu.addr);
+    let recorder = Client::start(SdkConfig {
+        mixer: Some(MixerFormat::new(16_000, 1, 16).expect("format")),
+        ..SdkConfig::default()
+    });
+    recorder
+        .sdk
+        .connect("127.0.0.1", proxy.addr.port(), "teacher", "teacher")
+        .unwrap();
+    recorder.sdk.login_room(1001).unwrap();
+    recorder.log.wait_media(5, |m| m.user_id == MIXER_USER_ID);
+    proxy.set(Fault::BlackHole);
+    std::thread::sleep(Duration::from_millis(8 * u64::from(HEARTBEAT_MS)));
+    proxy.set(Fault::None);
+    wait_until("the resume", || {
+        recorder.sdk.stats().is_ok_and(|s| s.resumes == 1)
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let mixed: Vec<u64> = recorder
+        .log
+        .media()
+        .iter()
+        .filter(|m| m.user_id == MIXER_USER_ID)
+        .map(|m| m.header.timestamp)
+        .collect();
+    assert!(mixed.len() > 50, "{} frames", mixed.len());
+    for pair in mixed.windows(2) {
+        assert_eq!(pair[1], pair[0] + 20, "a hole in the mixed track: {pair:?}");
+    }
+}
