@@ -1,18 +1,19 @@
 //! Running the C endpoints of `examples/harness/` as separate OS processes against a real
 //! `conference-mcu`: compiling them against the built `libconference_sdk.so`, the test
-//! configuration, and a child-process wrapper that never lets anything hang or outlive the
-//! test.
+//! configuration, and the endpoints' output collected line by line (testkit's
+//! `ChildProcess` makes sure nothing hangs or outlives the test).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use conference_testkit::child::ChildProcess;
 use conference_testkit::{McuProcess, TestConfig};
 
 use crate::common::{C99_STRICT, cc, include_dir, link_sdk, root, run, scratch, shared_library};
@@ -143,10 +144,10 @@ enum Line {
 }
 
 /// A child process whose stdout and stderr are collected by threads; killed and reaped on
-/// drop, so nothing outlives a failing test.
+/// drop (by its `ChildProcess`), so nothing outlives a failing test.
 pub struct Endpoint {
     pub name: String,
-    child: Child,
+    child: ChildProcess,
     lines: Receiver<Line>,
     readers: Vec<JoinHandle<()>>,
     pub stdout: String,
@@ -161,16 +162,15 @@ impl Endpoint {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env_remove("CONFERENCE_SDK_LOG");
-        let mut child = command
-            .spawn()
+        let mut child = ChildProcess::spawn(name, &mut command)
             .unwrap_or_else(|err| panic!("cannot start {name} ({command:?}): {err}"));
         let (tx, lines) = channel();
         let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
+        if let Some(out) = child.take_stdout() {
             let tx = tx.clone();
             readers.push(std::thread::spawn(move || forward(out, tx, Line::Out)));
         }
-        if let Some(err) = child.stderr.take() {
+        if let Some(err) = child.take_stderr() {
             readers.push(std::thread::spawn(move || forward(err, tx, Line::Err)));
         }
         Endpoint {
@@ -201,10 +201,8 @@ impl Endpoint {
 
     /// The exit status, if the process has exited.
     pub fn poll(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none()
-            && let Ok(Some(status)) = self.child.try_wait()
-        {
-            self.status = Some(status);
+        if self.status.is_none() {
+            self.status = self.child.poll();
         }
         self.status
     }
@@ -213,8 +211,7 @@ impl Endpoint {
     pub fn finish(&mut self, deadline: Instant) -> Option<ExitStatus> {
         while self.poll().is_none() {
             if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                self.child.kill();
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -263,15 +260,6 @@ fn forward(stream: impl Read, tx: std::sync::mpsc::Sender<Line>, wrap: fn(String
                 }
             }
             Err(_) => return,
-        }
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
         }
     }
 }
