@@ -20,45 +20,42 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use conference_mcu::password::{self, Cost};
+use conference_proto::scram::MIN_ITERATIONS;
 
-/// A SCRAM-SHA-256 verifier at RFC 7677's minimum cost (4096 iterations), cached per
-/// password: what a test account's `password_hash` holds.
-pub fn hash_password_cheap(password: &str) -> String {
-    static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+/// `make` of `password`, computed once per password (hashing is the slow part of a test's
+/// configuration).
+fn cached(
+    cache: &Mutex<Option<HashMap<String, String>>>,
+    password: &str,
+    make: impl FnOnce(&str) -> String,
+) -> String {
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     let cache = cache.get_or_insert_with(HashMap::new);
     cache
         .entry(password.to_string())
-        .or_insert_with(|| {
-            conference_proto::scram::Verifier::generate(
-                password,
-                conference_proto::scram::MIN_ITERATIONS,
-            )
-            .encode()
-        })
+        .or_insert_with(|| make(password))
         .clone()
 }
 
+/// A SCRAM-SHA-256 verifier at RFC 7677's minimum cost (4096 iterations), cached per
+/// password: what a test account's `password_hash` holds. The MCU's own `hash-password`.
+pub fn hash_password_cheap(password: &str) -> String {
+    static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
+    cached(&CACHE, password, |p| {
+        password::scram_verifier(p, MIN_ITERATIONS)
+    })
+}
+
 /// A legacy argon2id PHC hash with a tiny cost (what configurations held before SCRAM;
-/// such an account logs in over TLS only).
+/// such an account logs in over TLS only), made by the MCU's `password` module.
 pub fn hash_password_legacy(password: &str) -> String {
     static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let cache = cache.get_or_insert_with(HashMap::new);
-    if let Some(hash) = cache.get(password) {
-        return hash.clone();
-    }
-    let params = Params::new(64, 1, 1, None).expect("valid argon2 parameters");
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 hashing")
-        .to_string();
-    cache.insert(password.to_string(), hash.clone());
-    hash
+    // Smaller than `Cost::CHEAP`: tests only need the form.
+    const TINY: Cost = Cost { m_kib: 64, t: 1 };
+    cached(&CACHE, password, |p| {
+        password::hash_password(p, TINY).expect("argon2 hashing")
+    })
 }
 
 /// One account of a [`TestConfig`].
