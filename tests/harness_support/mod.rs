@@ -2,7 +2,9 @@
 //! `conference-mcu`: compiling them against the built `libconference_sdk.so`, the test
 //! configuration, and the endpoints' output collected line by line (testkit's
 //! `ChildProcess` makes sure nothing hangs or outlives the test).
-#![allow(dead_code)]
+//!
+//! Several test binaries share this module and not all of them use every item: those
+//! carry `#[allow(dead_code)]` one by one (an item no binary uses is removed).
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -22,6 +24,7 @@ use crate::common::{C99_STRICT, cc, include_dir, link_sdk, root, run, scratch, s
 pub const LESSON_ROOM: u32 = 7;
 pub const OVERDUE_ROOM: u32 = 8;
 /// Room of the MCU's built-in demo.
+#[allow(dead_code)]
 pub const DEMO_ROOM: u32 = 1001;
 
 /// The harness configuration: `teacher` (chair, a UTF-8 nickname), `class1`..`class3`
@@ -53,6 +56,7 @@ pub fn lesson_mcu() -> McuProcess {
 
 /// The files of `examples/harness/` every endpoint is linked with (`scripts/demo.sh` lists
 /// the same).
+#[allow(dead_code)]
 const SHARED_SOURCES: [&str; 7] = [
     "harness.c",
     "expect.c",
@@ -64,13 +68,16 @@ const SHARED_SOURCES: [&str; 7] = [
 ];
 
 /// The compiled endpoints.
+#[allow(dead_code)]
 pub struct Programs {
     pub master: PathBuf,
+    #[allow(dead_code)]
     pub listener: PathBuf,
 }
 
 /// Compiles `examples/harness/{master,listener}.c` (with `SHARED_SOURCES`) once per test
 /// binary, strict C99, against `include/conference_sdk.h` and the built `.so`.
+#[allow(dead_code)]
 pub fn programs() -> &'static Programs {
     static PROGRAMS: OnceLock<Programs> = OnceLock::new();
     static BUILDING: Mutex<()> = Mutex::new(());
@@ -86,6 +93,7 @@ pub fn programs() -> &'static Programs {
 
 /// `examples/harness/vendor.c`, compiled alone (it shares no code with the other endpoints:
 /// it is written from the vendor's documents only).
+#[allow(dead_code)]
 pub fn vendor_program() -> PathBuf {
     static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
     PROGRAM
@@ -93,15 +101,18 @@ pub fn vendor_program() -> PathBuf {
         .clone()
 }
 
+#[allow(dead_code)]
 fn compile(dir: &Path, main: &str) -> PathBuf {
     compile_with(dir, main, &SHARED_SOURCES)
 }
 
+#[allow(dead_code)]
 fn compile_with(dir: &Path, main: &str, shared: &[&str]) -> PathBuf {
     compile_for(&cc(), &shared_library(), dir, main, shared)
 }
 
 /// The harness endpoints built with `compiler` against `library` (a cross build's `.so`).
+#[allow(dead_code)]
 pub fn cross_programs(compiler: &str, library: &Path, dir: &Path) -> Programs {
     Programs {
         master: compile_for(compiler, library, dir, "master", &SHARED_SOURCES),
@@ -129,6 +140,7 @@ fn compile_for(compiler: &str, library: &Path, dir: &Path, main: &str, shared: &
 }
 
 /// Arguments of an endpoint: mode, host, port, room (and the listener's role).
+#[allow(dead_code)]
 pub fn endpoint_args(mode: &str, addr: SocketAddr, room: u32) -> Vec<String> {
     vec![
         mode.to_string(),
@@ -138,6 +150,7 @@ pub fn endpoint_args(mode: &str, addr: SocketAddr, room: u32) -> Vec<String> {
     ]
 }
 
+#[allow(dead_code)]
 enum Line {
     Out(String),
     Err(String),
@@ -145,6 +158,7 @@ enum Line {
 
 /// A child process whose stdout and stderr are collected by threads; killed and reaped on
 /// drop (by its `ChildProcess`), so nothing outlives a failing test.
+#[allow(dead_code)]
 pub struct Endpoint {
     pub name: String,
     child: ChildProcess,
@@ -156,6 +170,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    #[allow(dead_code)]
     pub fn spawn(name: &str, mut command: Command) -> Endpoint {
         command
             .stdin(Stdio::null())
@@ -185,6 +200,7 @@ impl Endpoint {
     }
 
     /// Waits until the endpoint printed `line` on stdout (or the deadline passes).
+    #[allow(dead_code)]
     pub fn wait_for_line(&mut self, line: &str, deadline: Instant) -> bool {
         loop {
             if self.stdout.lines().any(|l| l == line) {
@@ -200,6 +216,7 @@ impl Endpoint {
     }
 
     /// The exit status, if the process has exited.
+    #[allow(dead_code)]
     pub fn poll(&mut self) -> Option<ExitStatus> {
         if self.status.is_none() {
             self.status = self.child.poll();
@@ -208,6 +225,7 @@ impl Endpoint {
     }
 
     /// Waits for the exit (killing the process at the deadline); collects all output.
+    #[allow(dead_code)]
     pub fn finish(&mut self, deadline: Instant) -> Option<ExitStatus> {
         while self.poll().is_none() {
             if Instant::now() >= deadline {
@@ -220,6 +238,7 @@ impl Endpoint {
         self.status
     }
 
+    #[allow(dead_code)]
     fn drain(&mut self) {
         for reader in self.readers.drain(..) {
             let _ = reader.join();
@@ -229,6 +248,7 @@ impl Endpoint {
         }
     }
 
+    #[allow(dead_code)]
     fn take(&mut self, line: Line) {
         match line {
             Line::Out(l) => {
@@ -242,6 +262,7 @@ impl Endpoint {
         }
     }
 
+    #[allow(dead_code)]
     pub fn report(&self) -> String {
         format!(
             "==== {} (exit: {:?})\n--- stdout\n{}--- stderr\n{}",
@@ -250,6 +271,7 @@ impl Endpoint {
     }
 }
 
+#[allow(dead_code)]
 fn forward(stream: impl Read, tx: std::sync::mpsc::Sender<Line>, wrap: fn(String) -> Line) {
     let reader = BufReader::new(stream);
     for line in reader.lines() {
@@ -266,6 +288,7 @@ fn forward(stream: impl Read, tx: std::sync::mpsc::Sender<Line>, wrap: fn(String
 
 /// How `run_endpoints` starts the endpoints.
 #[derive(Copy, Clone, PartialEq, Eq)]
+#[allow(dead_code)]
 pub enum Start {
     /// One after the other, each once the previous one printed READY (the order of arrival
     /// in the room is known).
@@ -277,6 +300,7 @@ pub enum Start {
 /// Starts the endpoints, waits for all of them within `bound` (the first failure ends the
 /// others at once), and panics with every endpoint's output and the MCU's log unless all
 /// exited 0 after printing PASS. Returns them with their output.
+#[allow(dead_code)]
 pub fn run_endpoints(
     mcu: &McuProcess,
     commands: Vec<(&str, Command)>,
