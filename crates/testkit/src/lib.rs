@@ -206,3 +206,47 @@ impl TestConfig {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conference_mcu::config::Config;
+
+    /// The MCU's types only deserialize, so the file is written here: its own parser is the
+    /// check that both read the same thing.
+    #[test]
+    fn the_mcu_reads_what_test_configs_write() {
+        let mut room = TestConfig::new()
+            .account("teacher", "pw", true)
+            .account("名前 \"quoted\"", "pw2", false)
+            .legacy("teacher")
+            .with_ids_from(20_001)
+            .heartbeat_ms(100)
+            .room(7, "Physics \"101\"", "teacher", 40);
+        room.rooms[0].start_time = Some(1_600_000_000);
+        room.rooms[0].end_time = Some(1_600_003_600);
+        let config = Config::parse(&room.to_toml()).expect("a valid configuration");
+        assert_eq!(config.heartbeat_ms, 100);
+        let names: Vec<_> = config
+            .accounts
+            .iter()
+            .map(|a| (a.id, a.username.as_str()))
+            .collect();
+        assert_eq!(names, [(20_001, "teacher"), (20_002, "名前 \"quoted\"")]);
+        assert!(config.accounts[0].password_hash.starts_with("$argon2id$"));
+        assert!(conference_mcu::password::verify_password(
+            "pw2",
+            &config.accounts[1].password_hash
+        ));
+        let room = &config.rooms[0];
+        assert_eq!(
+            (room.id, room.name.as_str(), room.creator_id, room.max_users),
+            (7, "Physics \"101\"", 20_001, 40)
+        );
+        assert_eq!(
+            (room.start_time, room.end_time),
+            (1_600_000_000, 1_600_003_600)
+        );
+        assert!(Config::parse(&TestConfig::demo().to_toml()).is_ok());
+    }
+}
