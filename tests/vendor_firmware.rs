@@ -11,11 +11,12 @@ mod harness_support;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
 
 use conference_testkit::McuProcess;
+use conference_testkit::child::ChildProcess;
 use harness_support::{lesson_mcu, vendor_program};
 
 /// Result codes of the vendor's document.
@@ -32,8 +33,8 @@ const WAIT: Duration = Duration::from_secs(15);
 /// One recorder: the vendor firmware process, fed commands on stdin.
 struct Firmware {
     name: String,
-    child: Child,
     stdin: Option<ChildStdin>,
+    child: ChildProcess,
     lines: Receiver<String>,
     /// Lines read but not yet consumed (events printed while a command ran).
     backlog: VecDeque<String>,
@@ -42,14 +43,14 @@ struct Firmware {
 
 impl Firmware {
     fn start(name: &str) -> Firmware {
-        let mut child = Command::new(vendor_program())
+        let mut command = Command::new(vendor_program());
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .env_remove("CONFERENCE_SDK_LOG")
-            .spawn()
-            .expect("start the vendor firmware");
-        let stdout = child.stdout.take().expect("piped stdout");
+            .env_remove("CONFERENCE_SDK_LOG");
+        let mut child = ChildProcess::spawn(name, &mut command).expect("start the vendor firmware");
+        let stdout = child.take_stdout().expect("piped stdout");
         let (tx, lines) = channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -58,11 +59,11 @@ impl Firmware {
                 }
             }
         });
-        let stdin = child.stdin.take();
+        let stdin = child.take_stdin();
         let mut firmware = Firmware {
             name: name.to_string(),
-            child,
             stdin,
+            child,
             lines,
             backlog: VecDeque::new(),
             transcript: Vec::new(),
@@ -156,9 +157,10 @@ impl Firmware {
         if !done.ends_with(" bad=0") || done.contains("checks=0 ") {
             self.fail(&done);
         }
-        let status = self.child.wait().expect("wait for the firmware");
-        if !status.success() {
-            self.fail(&format!("exit status {status}"));
+        match self.child.wait_timeout(WAIT) {
+            Some(status) if status.success() => {}
+            Some(status) => self.fail(&format!("exit status {status}")),
+            None => self.fail("did not exit after DONE"),
         }
     }
 
@@ -204,13 +206,6 @@ impl Firmware {
             expected.push(list(&left));
         }
         self.events(&expected);
-    }
-}
-
-impl Drop for Firmware {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

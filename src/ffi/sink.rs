@@ -93,18 +93,18 @@ impl CallbackSink {
 
 impl EventSink for CallbackSink {
     fn deliver(&mut self, event: Event) {
-        // A bug in a conversion must not take the dispatcher thread down.
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            #[cfg(test)]
-            tests::maybe_panic();
-            match event {
-                Event::State(event) => self.state(event),
-                Event::Media(event) => self.media(event),
-            }
-        }));
-        if let Err(payload) = outcome {
-            log_panic("event delivery", payload);
-        }
+        contain_panic(|| match event {
+            Event::State(event) => self.state(event),
+            Event::Media(event) => self.media(event),
+        });
+    }
+}
+
+/// Runs one delivery: a bug in a conversion must not take the dispatcher thread down, so a
+/// panic is logged and the next event is delivered as usual.
+fn contain_panic(delivery: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(delivery)) {
+        log_panic("event delivery", payload);
     }
 }
 

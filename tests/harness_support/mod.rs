@@ -1,18 +1,21 @@
 //! Running the C endpoints of `examples/harness/` as separate OS processes against a real
 //! `conference-mcu`: compiling them against the built `libconference_sdk.so`, the test
-//! configuration, and a child-process wrapper that never lets anything hang or outlive the
-//! test.
-#![allow(dead_code)]
+//! configuration, and the endpoints' output collected line by line (testkit's
+//! `ChildProcess` makes sure nothing hangs or outlives the test).
+//!
+//! Several test binaries share this module and not all of them use every item: those
+//! carry `#[allow(dead_code)]` one by one (an item no binary uses is removed).
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use conference_testkit::child::ChildProcess;
 use conference_testkit::{McuProcess, TestConfig};
 
 use crate::common::{C99_STRICT, cc, include_dir, link_sdk, root, run, scratch, shared_library};
@@ -21,6 +24,7 @@ use crate::common::{C99_STRICT, cc, include_dir, link_sdk, root, run, scratch, s
 pub const LESSON_ROOM: u32 = 7;
 pub const OVERDUE_ROOM: u32 = 8;
 /// Room of the MCU's built-in demo.
+#[allow(dead_code)]
 pub const DEMO_ROOM: u32 = 1001;
 
 /// The harness configuration: `teacher` (chair, a UTF-8 nickname), `class1`..`class3`
@@ -53,6 +57,7 @@ pub fn lesson_mcu() -> McuProcess {
 
 /// The files of `examples/harness/` every endpoint is linked with (`scripts/demo.sh` lists
 /// the same).
+#[allow(dead_code)]
 const SHARED_SOURCES: [&str; 7] = [
     "harness.c",
     "expect.c",
@@ -64,13 +69,16 @@ const SHARED_SOURCES: [&str; 7] = [
 ];
 
 /// The compiled endpoints.
+#[allow(dead_code)]
 pub struct Programs {
     pub master: PathBuf,
+    #[allow(dead_code)]
     pub listener: PathBuf,
 }
 
 /// Compiles `examples/harness/{master,listener}.c` (with `SHARED_SOURCES`) once per test
 /// binary, strict C99, against `include/conference_sdk.h` and the built `.so`.
+#[allow(dead_code)]
 pub fn programs() -> &'static Programs {
     static PROGRAMS: OnceLock<Programs> = OnceLock::new();
     static BUILDING: Mutex<()> = Mutex::new(());
@@ -86,6 +94,7 @@ pub fn programs() -> &'static Programs {
 
 /// `examples/harness/vendor.c`, compiled alone (it shares no code with the other endpoints:
 /// it is written from the vendor's documents only).
+#[allow(dead_code)]
 pub fn vendor_program() -> PathBuf {
     static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
     PROGRAM
@@ -93,15 +102,18 @@ pub fn vendor_program() -> PathBuf {
         .clone()
 }
 
+#[allow(dead_code)]
 fn compile(dir: &Path, main: &str) -> PathBuf {
     compile_with(dir, main, &SHARED_SOURCES)
 }
 
+#[allow(dead_code)]
 fn compile_with(dir: &Path, main: &str, shared: &[&str]) -> PathBuf {
     compile_for(&cc(), &shared_library(), dir, main, shared)
 }
 
 /// The harness endpoints built with `compiler` against `library` (a cross build's `.so`).
+#[allow(dead_code)]
 pub fn cross_programs(compiler: &str, library: &Path, dir: &Path) -> Programs {
     Programs {
         master: compile_for(compiler, library, dir, "master", &SHARED_SOURCES),
@@ -129,6 +141,7 @@ fn compile_for(compiler: &str, library: &Path, dir: &Path, main: &str, shared: &
 }
 
 /// Arguments of an endpoint: mode, host, port, room (and the listener's role).
+#[allow(dead_code)]
 pub fn endpoint_args(mode: &str, addr: SocketAddr, room: u32) -> Vec<String> {
     vec![
         mode.to_string(),
@@ -138,16 +151,18 @@ pub fn endpoint_args(mode: &str, addr: SocketAddr, room: u32) -> Vec<String> {
     ]
 }
 
+#[allow(dead_code)]
 enum Line {
     Out(String),
     Err(String),
 }
 
 /// A child process whose stdout and stderr are collected by threads; killed and reaped on
-/// drop, so nothing outlives a failing test.
+/// drop (by its `ChildProcess`), so nothing outlives a failing test.
+#[allow(dead_code)]
 pub struct Endpoint {
     pub name: String,
-    child: Child,
+    child: ChildProcess,
     lines: Receiver<Line>,
     readers: Vec<JoinHandle<()>>,
     pub stdout: String,
@@ -156,22 +171,22 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    #[allow(dead_code)]
     pub fn spawn(name: &str, mut command: Command) -> Endpoint {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .env_remove("CONFERENCE_SDK_LOG");
-        let mut child = command
-            .spawn()
+        let mut child = ChildProcess::spawn(name, &mut command)
             .unwrap_or_else(|err| panic!("cannot start {name} ({command:?}): {err}"));
         let (tx, lines) = channel();
         let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
+        if let Some(out) = child.take_stdout() {
             let tx = tx.clone();
             readers.push(std::thread::spawn(move || forward(out, tx, Line::Out)));
         }
-        if let Some(err) = child.stderr.take() {
+        if let Some(err) = child.take_stderr() {
             readers.push(std::thread::spawn(move || forward(err, tx, Line::Err)));
         }
         Endpoint {
@@ -186,6 +201,7 @@ impl Endpoint {
     }
 
     /// Waits until the endpoint printed `line` on stdout (or the deadline passes).
+    #[allow(dead_code)]
     pub fn wait_for_line(&mut self, line: &str, deadline: Instant) -> bool {
         loop {
             if self.stdout.lines().any(|l| l == line) {
@@ -201,21 +217,20 @@ impl Endpoint {
     }
 
     /// The exit status, if the process has exited.
+    #[allow(dead_code)]
     pub fn poll(&mut self) -> Option<ExitStatus> {
-        if self.status.is_none()
-            && let Ok(Some(status)) = self.child.try_wait()
-        {
-            self.status = Some(status);
+        if self.status.is_none() {
+            self.status = self.child.poll();
         }
         self.status
     }
 
     /// Waits for the exit (killing the process at the deadline); collects all output.
+    #[allow(dead_code)]
     pub fn finish(&mut self, deadline: Instant) -> Option<ExitStatus> {
         while self.poll().is_none() {
             if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
+                self.child.kill();
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -224,6 +239,7 @@ impl Endpoint {
         self.status
     }
 
+    #[allow(dead_code)]
     fn drain(&mut self) {
         for reader in self.readers.drain(..) {
             let _ = reader.join();
@@ -233,6 +249,7 @@ impl Endpoint {
         }
     }
 
+    #[allow(dead_code)]
     fn take(&mut self, line: Line) {
         match line {
             Line::Out(l) => {
@@ -246,6 +263,7 @@ impl Endpoint {
         }
     }
 
+    #[allow(dead_code)]
     pub fn report(&self) -> String {
         format!(
             "==== {} (exit: {:?})\n--- stdout\n{}--- stderr\n{}",
@@ -254,6 +272,7 @@ impl Endpoint {
     }
 }
 
+#[allow(dead_code)]
 fn forward(stream: impl Read, tx: std::sync::mpsc::Sender<Line>, wrap: fn(String) -> Line) {
     let reader = BufReader::new(stream);
     for line in reader.lines() {
@@ -268,17 +287,9 @@ fn forward(stream: impl Read, tx: std::sync::mpsc::Sender<Line>, wrap: fn(String
     }
 }
 
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        if self.status.is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// How `run_endpoints` starts the endpoints.
 #[derive(Copy, Clone, PartialEq, Eq)]
+#[allow(dead_code)]
 pub enum Start {
     /// One after the other, each once the previous one printed READY (the order of arrival
     /// in the room is known).
@@ -290,6 +301,7 @@ pub enum Start {
 /// Starts the endpoints, waits for all of them within `bound` (the first failure ends the
 /// others at once), and panics with every endpoint's output and the MCU's log unless all
 /// exited 0 after printing PASS. Returns them with their output.
+#[allow(dead_code)]
 pub fn run_endpoints(
     mcu: &McuProcess,
     commands: Vec<(&str, Command)>,

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use conference_testkit::child::ChildProcess;
 use conference_testkit::{McuProcess, SpawnOptions, TestConfig, hash_password_cheap};
 use serde_json::{Value, json};
 
@@ -94,7 +95,8 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> Val
 }
 
 struct Browser {
-    driver: Child,
+    /// Killed when the browser is dropped, after its session is deleted.
+    _driver: ChildProcess,
     addr: SocketAddr,
     session: String,
 }
@@ -107,12 +109,14 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+        let driver = ChildProcess::spawn(
+            "chromedriver",
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect("start chromedriver");
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + WAIT;
         while TcpStream::connect(addr).is_err() {
@@ -133,7 +137,7 @@ impl Browser {
             .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
             .to_string();
         Browser {
-            driver,
+            _driver: driver,
             addr,
             session,
         }
@@ -209,8 +213,6 @@ impl Drop for Browser {
             &format!("/session/{}", self.session),
             None,
         );
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 

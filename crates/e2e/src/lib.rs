@@ -7,14 +7,13 @@
 //! Modules: [`args`] (the binaries' flags), [`client`] (session helpers for the binaries),
 //! [`tone`] and [`pacing`] (what the senders send and when), [`recording`] (the recorder's
 //! files, written and read back), [`verdict`] (signal and header checks), [`arrivals`]
-//! (which stretches of a recording can be judged), [`procs`] (child processes that are
-//! always killed and reaped).
+//! (which stretches of a recording can be judged). Child processes are testkit's
+//! `ChildProcess`.
 
 pub mod args;
 pub mod arrivals;
 pub mod client;
 pub mod pacing;
-pub mod procs;
 pub mod recording;
 pub mod tone;
 pub mod verdict;

@@ -13,13 +13,14 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use conference_e2e::arrivals;
-use conference_e2e::procs::Proc;
 use conference_e2e::recording::Recording;
 use conference_e2e::verdict::{self, Format, Tone};
+use conference_testkit::child::ChildProcess;
 use conference_testkit::{McuProcess, TestConfig};
 
 const ROOM: u32 = 1001;
@@ -97,6 +98,33 @@ fn flags(pairs: &[(&str, String)]) -> Vec<String> {
         .collect()
 }
 
+/// A helper binary: stdin a pipe (closing it asks the helper to finish), stdout discarded,
+/// stderr in `<dir>/<name>.err` (shown when the test fails).
+struct Helper {
+    stdin: Option<ChildStdin>,
+    process: ChildProcess,
+}
+
+impl Helper {
+    fn spawn(name: &str, binary: &Path, args: &[String], dir: &Path) -> Helper {
+        let log = dir.join(format!("{name}.err"));
+        let stderr = std::fs::File::create(&log).expect("create the stderr file");
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        let mut process = ChildProcess::spawn(name, &mut command)
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()))
+            .with_log(log);
+        Helper {
+            stdin: process.take_stdin(),
+            process,
+        }
+    }
+}
+
 fn sender(
     mcu: &McuProcess,
     dir: &Path,
@@ -104,7 +132,7 @@ fn sender(
     codec: &str,
     tone: Tone,
     extra: &[(&str, String)],
-) -> Proc {
+) -> Helper {
     let mut args = flags(&[
         ("mcu", mcu.addr.to_string()),
         ("user", user.into()),
@@ -117,10 +145,10 @@ fn sender(
     ]);
     args.extend(flags(extra));
     let binary = Path::new(env!("CARGO_BIN_EXE_tone_sender"));
-    Proc::spawn(user, binary, &args, dir)
+    Helper::spawn(user, binary, &args, dir)
 }
 
-fn recorder(mcu: &McuProcess, dir: &Path, extra: &[(&str, String)]) -> Proc {
+fn recorder(mcu: &McuProcess, dir: &Path, extra: &[(&str, String)]) -> Helper {
     let mut args = flags(&[
         ("mcu", mcu.addr.to_string()),
         ("user", "rec".into()),
@@ -132,16 +160,16 @@ fn recorder(mcu: &McuProcess, dir: &Path, extra: &[(&str, String)]) -> Proc {
     ]);
     args.extend(flags(extra));
     let binary = Path::new(env!("CARGO_BIN_EXE_mix_recorder"));
-    Proc::spawn("rec", binary, &args, dir)
+    Helper::spawn("rec", binary, &args, dir)
 }
 
 /// Waits for the recorder, then stops the senders (stdin closed; one that left by itself
 /// has exited already) and checks that every helper succeeded.
-fn finish(mut rec: Proc, senders: Vec<Proc>, dir: &Path) -> Recording {
-    rec.expect_success(PROCESS_LIMIT);
+fn finish(mut rec: Helper, senders: Vec<Helper>, dir: &Path) -> Recording {
+    rec.process.expect_success(PROCESS_LIMIT);
     for mut s in senders {
-        s.close_stdin();
-        s.expect_success(PROCESS_LIMIT);
+        s.stdin = None;
+        s.process.expect_success(PROCESS_LIMIT);
     }
     Recording::load(&dir.join("mix.raw"), &dir.join("mix.log")).expect("read the recording")
 }

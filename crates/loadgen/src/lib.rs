@@ -8,19 +8,21 @@
 //! - **join**: U users join one room at once; how long until every client saw every other,
 //!   and the server's memory per idle user.
 //!
-//! Targets: `conference-mcu` through the SDK's session core ([`mcu`]), and `nats-server`
-//! through `async-nats` ([`nats`]), the peer to beat. See `docs/PERFORMANCE.md`.
+//! Targets: `conference-mcu` (started by [`mcu_process`]) through the SDK's session core
+//! ([`sdk_clients`], `--client sdk`) or tasks driving `ClientConn` directly
+//! ([`proto_clients`], `--client raw`), and `nats-server` through `async-nats` ([`nats`]),
+//! the peer to beat. See `docs/PERFORMANCE.md`.
 
 pub mod accounts;
 pub mod classroom;
-pub mod mcu;
+pub mod mcu_process;
 pub mod nats;
 pub mod payload;
 pub mod procstat;
-pub mod raw;
+pub mod proto_clients;
 pub mod report;
 pub mod schedule;
-pub mod server;
+pub mod sdk_clients;
 pub mod streams;
 pub mod tracker;
 pub mod workload;
@@ -32,8 +34,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use crate::classroom::Clients;
+use crate::mcu_process::SpawnedMcu;
 use crate::report::{JoinReport, Report};
-use crate::server::SpawnedMcu;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -172,7 +174,7 @@ impl Server {
             Scenario::Join => (0, 0, opts.users),
         };
         let config = accounts::mcu_config(rooms, listeners, users, &opts.password)?;
-        let binary = server::mcu_binary(opts.mcu_bin.as_deref())?;
+        let binary = mcu_process::mcu_binary(opts.mcu_bin.as_deref())?;
         let mcu = SpawnedMcu::start(&binary, &config)?;
         Ok(Server {
             addr: mcu.addr,
@@ -182,7 +184,7 @@ impl Server {
     }
 
     /// Stops a server this run started; its media counters, when it logged them.
-    fn close(self) -> Option<server::McuCounters> {
+    fn close(self) -> Option<mcu_process::McuCounters> {
         self.spawned.and_then(SpawnedMcu::stop)
     }
 }
@@ -224,13 +226,13 @@ fn run_classroom(opts: &RunOptions, server: &Server) -> anyhow::Result<report::C
     let started = Instant::now();
     match (opts.target, opts.client) {
         (Target::Mcu, ClientKind::Sdk) => {
-            let room = mcu::setup_classroom(server.addr, opts, epoch)?;
+            let room = sdk_clients::setup_classroom(server.addr, opts, epoch)?;
             let report = measure(opts, server, &room, &room.table, epoch, started, None)?;
-            mcu::close_all(room.clients, opts.setup_threads);
+            sdk_clients::close_all(room.clients, opts.setup_threads);
             Ok(report)
         }
         (Target::Mcu, ClientKind::Raw) => {
-            let room = raw::setup_classroom(
+            let room = proto_clients::setup_classroom(
                 server.addr,
                 opts.rooms,
                 opts.listeners,
@@ -327,7 +329,7 @@ fn run_join(opts: &RunOptions, server: &Server) -> anyhow::Result<JoinReport> {
     let before = sample()?;
     let (connect, connected_kb, join, errors, first_error, after) = match opts.target {
         Target::Mcu => {
-            let outcome = mcu::join_storm(
+            let outcome = sdk_clients::join_storm(
                 server.addr,
                 server.pid,
                 opts.users,
@@ -347,7 +349,7 @@ fn run_join(opts: &RunOptions, server: &Server) -> anyhow::Result<JoinReport> {
                 outcome.first_error,
                 after,
             );
-            mcu::close_all(outcome.clients, opts.setup_threads);
+            sdk_clients::close_all(outcome.clients, opts.setup_threads);
             result
         }
         Target::Nats => {

@@ -319,7 +319,7 @@ pub fn join_storm(
         futures_util::future::try_join_all(connects).await
     })?;
     let connect = started.elapsed();
-    let rss_connected_kb = crate::mcu::connected_rss(server_pid);
+    let rss_connected_kb = crate::sdk_clients::connected_rss(server_pid);
     let others = users as usize - 1;
     let done: Arc<Vec<Mutex<Option<Instant>>>> =
         Arc::new((0..users).map(|_| Mutex::new(None)).collect());

@@ -124,7 +124,7 @@ pub struct ClassroomReport {
     /// The MCU's own media counters (when the load generator started it): frames in should
     /// equal frames sent, fragments out the fragments delivered.
     #[serde(default)]
-    pub server_counters: Option<crate::server::McuCounters>,
+    pub server_counters: Option<crate::mcu_process::McuCounters>,
     pub loadgen_cpu_s: f64,
     /// Worst lateness of the send loop against the schedule.
     pub send_max_lag_ms: f64,

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use conference_testkit::child::ChildProcess;
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -151,22 +153,23 @@ fn deb_installs_with_dpkg_and_the_installed_mcu_runs() {
     manager
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("socket timeout");
-    let mut mcu = Command::new(&binary)
-        .args(["--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .env("NOTIFY_SOCKET", &socket_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the installed conference-mcu");
+    let mut mcu = ChildProcess::spawn(
+        "conference-mcu (installed)",
+        Command::new(&binary)
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .env("NOTIFY_SOCKET", &socket_path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    )
+    .expect("start the installed conference-mcu");
     let mut line = String::new();
-    BufReader::new(mcu.stdout.take().expect("stdout"))
+    BufReader::new(mcu.take_stdout().expect("stdout"))
         .read_line(&mut line)
         .expect("read the listening line");
     let mut buf = [0u8; 128];
     let ready = manager.recv(&mut buf);
-    let _ = mcu.kill();
-    let _ = mcu.wait();
+    mcu.kill();
     assert!(line.starts_with("listening on 127.0.0.1:"), "{line}");
     let n = ready.expect("READY=1 on the notification socket");
     assert_eq!(&buf[..n], b"READY=1");

@@ -84,6 +84,16 @@ impl ChildProcess {
         }
     }
 
+    /// Waits (bounded) and panics unless the process exited with success (its log is shown
+    /// by the panic, see [`with_log`](Self::with_log)).
+    pub fn expect_success(&mut self, timeout: Duration) {
+        match self.wait_timeout(timeout) {
+            Some(status) if status.success() => {}
+            Some(status) => panic!("{} failed ({status})", self.name),
+            None => panic!("{} did not finish within {timeout:?}", self.name),
+        }
+    }
+
     /// SIGTERM, then waits at most `timeout` for the exit (the process's own shutdown path).
     pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
         if self.poll().is_none() {

@@ -20,45 +20,42 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use conference_mcu::password::{self, Cost};
+use conference_proto::scram::MIN_ITERATIONS;
 
-/// A SCRAM-SHA-256 verifier at RFC 7677's minimum cost (4096 iterations), cached per
-/// password: what a test account's `password_hash` holds.
-pub fn hash_password_cheap(password: &str) -> String {
-    static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+/// `make` of `password`, computed once per password (hashing is the slow part of a test's
+/// configuration).
+fn cached(
+    cache: &Mutex<Option<HashMap<String, String>>>,
+    password: &str,
+    make: impl FnOnce(&str) -> String,
+) -> String {
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     let cache = cache.get_or_insert_with(HashMap::new);
     cache
         .entry(password.to_string())
-        .or_insert_with(|| {
-            conference_proto::scram::Verifier::generate(
-                password,
-                conference_proto::scram::MIN_ITERATIONS,
-            )
-            .encode()
-        })
+        .or_insert_with(|| make(password))
         .clone()
 }
 
+/// A SCRAM-SHA-256 verifier at RFC 7677's minimum cost (4096 iterations), cached per
+/// password: what a test account's `password_hash` holds. The MCU's own `hash-password`.
+pub fn hash_password_cheap(password: &str) -> String {
+    static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
+    cached(&CACHE, password, |p| {
+        password::scram_verifier(p, MIN_ITERATIONS)
+    })
+}
+
 /// A legacy argon2id PHC hash with a tiny cost (what configurations held before SCRAM;
-/// such an account logs in over TLS only).
+/// such an account logs in over TLS only), made by the MCU's `password` module.
 pub fn hash_password_legacy(password: &str) -> String {
     static CACHE: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let cache = cache.get_or_insert_with(HashMap::new);
-    if let Some(hash) = cache.get(password) {
-        return hash.clone();
-    }
-    let params = Params::new(64, 1, 1, None).expect("valid argon2 parameters");
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password(password.as_bytes(), &salt)
-        .expect("argon2 hashing")
-        .to_string();
-    cache.insert(password.to_string(), hash.clone());
-    hash
+    // Smaller than `Cost::CHEAP`: tests only need the form.
+    const TINY: Cost = Cost { m_kib: 64, t: 1 };
+    cached(&CACHE, password, |p| {
+        password::hash_password(p, TINY).expect("argon2 hashing")
+    })
 }
 
 /// One account of a [`TestConfig`].
@@ -222,5 +219,49 @@ impl TestConfig {
         }
         text.push_str(&self.extra);
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conference_mcu::config::Config;
+
+    /// The MCU's types only deserialize, so the file is written here: its own parser is the
+    /// check that both read the same thing.
+    #[test]
+    fn the_mcu_reads_what_test_configs_write() {
+        let mut room = TestConfig::new()
+            .account("teacher", "pw", true)
+            .account("名前 \"quoted\"", "pw2", false)
+            .legacy("teacher")
+            .with_ids_from(20_001)
+            .heartbeat_ms(100)
+            .room(7, "Physics \"101\"", "teacher", 40);
+        room.rooms[0].start_time = Some(1_600_000_000);
+        room.rooms[0].end_time = Some(1_600_003_600);
+        let config = Config::parse(&room.to_toml()).expect("a valid configuration");
+        assert_eq!(config.heartbeat_ms, 100);
+        let names: Vec<_> = config
+            .accounts
+            .iter()
+            .map(|a| (a.id, a.username.as_str()))
+            .collect();
+        assert_eq!(names, [(20_001, "teacher"), (20_002, "名前 \"quoted\"")]);
+        assert!(config.accounts[0].password_hash.starts_with("$argon2id$"));
+        assert!(conference_mcu::password::verify_password(
+            "pw2",
+            &config.accounts[1].password_hash
+        ));
+        let room = &config.rooms[0];
+        assert_eq!(
+            (room.id, room.name.as_str(), room.creator_id, room.max_users),
+            (7, "Physics \"101\"", 20_001, 40)
+        );
+        assert_eq!(
+            (room.start_time, room.end_time),
+            (1_600_000_000, 1_600_003_600)
+        );
+        assert!(Config::parse(&TestConfig::demo().to_toml()).is_ok());
     }
 }

@@ -1,7 +1,7 @@
 //! `CallbackSink::deliver` driven directly, with real C-ABI callbacks that record what a C
 //! application would see (decoding `append_data` by event id, as SPEC §4 tells it to).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void};
 
 use bytes::Bytes;
@@ -16,14 +16,6 @@ use crate::ffi::types::{conference_media_type_e, conference_state_e, media_info_
 
 thread_local! {
     static RECORDS: RefCell<Vec<Record>> = const { RefCell::new(Vec::new()) };
-    static PANIC_NEXT: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The test-only way to make the next conversion panic (see `deliver`).
-pub(super) fn maybe_panic() {
-    if PANIC_NEXT.with(|flag| flag.replace(false)) {
-        panic!("provoked panic inside an event conversion");
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -463,8 +455,8 @@ fn nothing_is_called_after_uninit_began() {
 #[test]
 fn a_panic_inside_a_conversion_is_caught_and_delivery_goes_on() {
     let (mut sink, _) = sink(full_handler());
-    PANIC_NEXT.with(|flag| flag.set(true));
-    sink.deliver(state(StateId::LoginMcu, 0, None, EventExtra::RoomCount(1)));
+    // What `deliver` runs each event in, with a conversion that panics.
+    contain_panic(|| panic!("provoked panic inside an event conversion"));
     assert!(take().is_empty());
     sink.deliver(state(StateId::LoginMcu, 0, None, EventExtra::RoomCount(2)));
     assert_eq!(only_state(take()).3, Appended::Int(2));

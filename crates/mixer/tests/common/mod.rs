@@ -1,14 +1,18 @@
 //! Shared signal sources for the mixer tests.
-#![allow(dead_code)] // each test binary uses a different subset
+//!
+//! Several test binaries share this module and not all of them use every item: those
+//! carry `#[allow(dead_code)]` one by one (an item no binary uses is removed).
 
 use std::f64::consts::PI;
 
 use conference_mixer::{AudioPacket, Bytes, MixedFrame, Mixer, codec};
 
 /// −12 dBFS as a peak amplitude.
+#[allow(dead_code)]
 pub const MINUS_12_DBFS: f64 = 0.251_188_643_150_958;
 
 /// Interleaved 16-bit sine, the same on every channel, starting at frame `start`.
+#[allow(dead_code)]
 pub fn sine_i16(
     rate: u32,
     channels: u16,
@@ -29,6 +33,7 @@ pub fn sine_i16(
 }
 
 /// A PCM 16-bit packet.
+#[allow(dead_code)]
 pub fn pcm_packet(rate: u32, channels: u16, timestamp_ms: u64, samples: &[i16]) -> AudioPacket {
     let payload: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
     let frames = samples.len() / usize::from(channels);
@@ -44,6 +49,7 @@ pub fn pcm_packet(rate: u32, channels: u16, timestamp_ms: u64, samples: &[i16]) 
 }
 
 /// 20 ms PCM packets of a sine, `count` of them, timestamps from `t0`.
+#[allow(dead_code)]
 pub fn pcm_tone(
     rate: u32,
     channels: u16,
@@ -62,6 +68,7 @@ pub fn pcm_tone(
 }
 
 /// 20 ms Opus packets of a sine (48 kHz, libopus encoder at `bitrate`).
+#[allow(dead_code)]
 pub fn opus_tone(
     channels: u16,
     freq: f64,
@@ -97,6 +104,7 @@ pub fn opus_tone(
 
 /// Drives `mixer` in real-time order: before frame i, packet i of every source is pushed.
 /// Runs `frames` frames (sources may be shorter).
+#[allow(dead_code)]
 pub fn run(
     mixer: &mut Mixer,
     sources: &[(u64, Vec<AudioPacket>)],
@@ -115,6 +123,7 @@ pub fn run(
 }
 
 /// One channel of the frames as f64 in [-1, 1).
+#[allow(dead_code)]
 pub fn channel(frames: &[MixedFrame], ch: usize) -> Vec<f64> {
     frames
         .iter()

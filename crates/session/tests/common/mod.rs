@@ -1,7 +1,8 @@
 //! Shared helpers of the session's end-to-end tests: an event sink that records everything
 //! and lets the test wait for a given event, and clients connected to the real MCU.
-
-#![allow(dead_code)]
+//!
+//! Several test binaries share this module and not all of them use every item: those
+//! carry `#[allow(dead_code)]` one by one (an item no binary uses is removed).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use conference_testkit::{McuProcess, TestConfig};
 use parking_lot::{Condvar, Mutex};
 
 /// How long a test waits for an event that must come. Generous: only a failure waits it out.
+#[allow(dead_code)]
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// What one client's sink has seen, shared with the test thread.
@@ -28,10 +30,12 @@ impl Log {
         self.changed.notify_all();
     }
 
+    #[allow(dead_code)]
     pub fn all(&self) -> Vec<Event> {
         self.events.lock().clone()
     }
 
+    #[allow(dead_code)]
     pub fn states(&self) -> Vec<StateEvent> {
         self.events
             .lock()
@@ -43,6 +47,7 @@ impl Log {
             .collect()
     }
 
+    #[allow(dead_code)]
     pub fn media(&self) -> Vec<MediaEvent> {
         self.events
             .lock()
@@ -54,20 +59,24 @@ impl Log {
             .collect()
     }
 
+    #[allow(dead_code)]
     pub fn clear(&self) {
         self.events.lock().clear();
     }
 
     /// A position in the log: the `*_since` waits only look at later events.
+    #[allow(dead_code)]
     pub fn mark(&self) -> usize {
         self.events.lock().len()
     }
 
     /// Waits until an event satisfies `pred`; returns it. Panics after [`WAIT`].
+    #[allow(dead_code)]
     pub fn wait_for(&self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
         self.wait_for_since(0, what, pred)
     }
 
+    #[allow(dead_code)]
     pub fn wait_for_since(&self, mark: usize, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
         let deadline = Instant::now() + WAIT;
         let mut events = self.events.lock();
@@ -83,10 +92,12 @@ impl Log {
     }
 
     /// Waits for a state event with this id (and predicate on it).
+    #[allow(dead_code)]
     pub fn wait_state(&self, state: StateId, pred: impl Fn(&StateEvent) -> bool) -> StateEvent {
         self.wait_state_since(0, state, pred)
     }
 
+    #[allow(dead_code)]
     pub fn wait_state_since(
         &self,
         mark: usize,
@@ -104,6 +115,7 @@ impl Log {
     }
 
     /// Waits until `count` media events satisfy `pred`.
+    #[allow(dead_code)]
     pub fn wait_media(&self, count: usize, pred: impl Fn(&MediaEvent) -> bool) -> Vec<MediaEvent> {
         let deadline = Instant::now() + WAIT;
         let mut events = self.events.lock();
@@ -128,6 +140,7 @@ impl Log {
     }
 
     /// The state events after `mark`.
+    #[allow(dead_code)]
     pub fn states_since(&self, mark: usize) -> Vec<StateEvent> {
         self.events
             .lock()
@@ -141,11 +154,13 @@ impl Log {
     }
 
     /// The state events with this id seen so far.
+    #[allow(dead_code)]
     pub fn count_state(&self, state: StateId) -> usize {
         self.states().iter().filter(|s| s.state == state).count()
     }
 }
 
+#[allow(dead_code)]
 fn describe(event: &Event) -> String {
     match event {
         Event::State(s) => format!(
@@ -165,6 +180,7 @@ fn describe(event: &Event) -> String {
 }
 
 /// A sink recording into a [`Log`].
+#[allow(dead_code)]
 pub struct Recorder(pub Arc<Log>);
 
 impl EventSink for Recorder {
@@ -174,12 +190,14 @@ impl EventSink for Recorder {
 }
 
 /// One SDK instance with its log.
+#[allow(dead_code)]
 pub struct Client {
     pub sdk: Sdk,
     pub log: Arc<Log>,
 }
 
 impl Client {
+    #[allow(dead_code)]
     pub fn start(config: SdkConfig) -> Client {
         let log = Arc::new(Log::default());
         let sdk = Sdk::start(config, Box::new(Recorder(Arc::clone(&log)))).expect("start");
@@ -199,6 +217,7 @@ impl Client {
     }
 
     /// Started, connected as `name` (password = name) and in room 1001.
+    #[allow(dead_code)]
     pub fn join(mcu: &McuProcess, name: &str, config: SdkConfig) -> Client {
         let client = Client::start(config);
         client
@@ -212,32 +231,39 @@ impl Client {
         client
     }
 
+    #[allow(dead_code)]
     pub fn own_id(&self) -> u32 {
         self.sdk.own_user().expect("own user").id
     }
 
+    #[allow(dead_code)]
     pub fn user(&self, id: u32) -> UserInfo {
         self.sdk.user(id).expect("user in cache")
     }
 }
 
 /// A state event's user id.
+#[allow(dead_code)]
 pub fn user_id(event: &StateEvent) -> Option<u32> {
     event.user.as_ref().map(|u| u.id)
 }
 
+#[allow(dead_code)]
 pub fn is_none(extra: &EventExtra) -> bool {
     matches!(extra, EventExtra::None)
 }
 
 /// The demo MCU (teacher = chair id 1, class1..class8 = ids 2..9, room 1001) and clients in
 /// room 1001, each having seen the others enter.
+#[allow(dead_code)]
 pub struct Lesson {
+    #[allow(dead_code)]
     pub mcu: McuProcess,
     pub clients: Vec<Client>,
 }
 
 impl Lesson {
+    #[allow(dead_code)]
     pub fn start(names: &[&str]) -> Lesson {
         let mcu = McuProcess::spawn(Some(&TestConfig::demo().to_toml()));
         let clients: Vec<Client> = names
@@ -258,6 +284,7 @@ impl Lesson {
 }
 
 /// The demo's user id of `name`.
+#[allow(dead_code)]
 pub fn id_of(name: &str) -> u32 {
     match name {
         "teacher" => 10_001,

@@ -173,7 +173,7 @@ impl Publisher for RawClient {
     }
 }
 
-/// The classroom of [`crate::mcu::setup_classroom`], with raw clients on one runtime.
+/// The classroom of [`crate::sdk_clients::setup_classroom`], with raw clients on one runtime.
 pub struct Classroom {
     runtime: Runtime,
     pub clients: Vec<RawClient>,

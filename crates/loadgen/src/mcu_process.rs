@@ -4,11 +4,12 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
+use conference_testkit::child::ChildProcess;
 
 /// The MCU binary: `explicit`, else `$CONFERENCE_MCU_BIN`, else `conference-mcu` next to this
 /// executable (cargo puts both binaries of the workspace in the same directory).
@@ -49,7 +50,7 @@ pub struct McuCounters {
 /// A `conference-mcu` this run started; stopped (SIGTERM, then kill) on drop.
 pub struct SpawnedMcu {
     pub addr: SocketAddr,
-    child: Child,
+    child: ChildProcess,
     _stdout: ChildStdout,
     dir: PathBuf,
 }
@@ -66,16 +67,17 @@ impl SpawnedMcu {
         let config = dir.join("mcu.toml");
         std::fs::write(&config, config_toml)?;
         let log = std::fs::File::create(dir.join("mcu.log"))?;
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .args(["--listen", "127.0.0.1:0", "--config"])
             .arg(&config)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
+            .stderr(Stdio::from(log));
+        let mut child = ChildProcess::spawn("conference-mcu", &mut command)
             .with_context(|| format!("start {}", binary.display()))?;
-        let stdout = child.stdout.take().context("piped stdout")?;
+        let stdout = child.take_stdout().context("piped stdout")?;
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
         // The MCU prints its address once it listens; EOF means it failed to start.
@@ -101,7 +103,7 @@ impl SpawnedMcu {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.pid()
     }
 
     pub fn log(&self) -> String {
@@ -114,23 +116,11 @@ impl SpawnedMcu {
         parse_counters(&self.log())
     }
 
+    /// SIGTERM (the MCU logs its counters on the way out), killed after 10 s.
     fn terminate(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
+        if self.child.terminate(Duration::from_secs(10)).is_none() {
+            self.child.kill();
         }
-        // SAFETY: kill(2) on our own child, which has not been reaped yet.
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
