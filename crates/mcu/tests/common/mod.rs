@@ -38,6 +38,7 @@ pub fn mcu_with(config: &TestConfig, args: &[&str], env: &[(&str, &str)]) -> Mcu
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         binary: Some(env!("CARGO_BIN_EXE_conference-mcu").into()),
+        ..SpawnOptions::default()
     })
 }
 

@@ -205,6 +205,7 @@ impl Client {
     }
 
     /// An instance that does not ask for resume: every cut ends its session.
+    #[allow(dead_code)]
     pub fn start_without_resume(config: SdkConfig) -> Client {
         let log = Arc::new(Log::default());
         let tuning = conference_session::Tuning {
