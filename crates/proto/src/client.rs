@@ -241,7 +241,8 @@ impl ClientConn {
     /// answer that soon is given up for the next attempt, so a link that comes back is used
     /// within about this long.
     pub fn attempt_timeout(&self) -> Duration {
-        (self.heartbeat * 2).clamp(ATTEMPT_MIN, self.timing.request_timeout.max(ATTEMPT_MIN))
+        self.heartbeat
+            .clamp(ATTEMPT_MIN, self.timing.request_timeout.max(ATTEMPT_MIN))
     }
 
     /// The heartbeat interval the MCU stated (bounded), or the default.
@@ -597,12 +598,14 @@ impl ClientConn {
         }
     }
 
-    /// The MCU's last word. A stopping server or one that lost our heartbeats is a link
-    /// failure a resumable session survives (a restarted MCU refuses the resume: the driver
-    /// logs in again); anything else ends the session.
+    /// The MCU's last word. A stopping server, one that lost our heartbeats or read garbage
+    /// (a hole in the stream) is a link failure a resumable session survives (a restarted MCU
+    /// refuses the resume: the driver logs in again); anything else ends the session.
     fn bye(&mut self, code: ErrorCode, now: Instant) {
         match code {
-            ErrorCode::ServerStoped | ErrorCode::LongTimeNoReSponse if self.is_resumable() => {
+            ErrorCode::ServerStoped | ErrorCode::LongTimeNoReSponse | ErrorCode::MsgErr
+                if self.is_resumable() =>
+            {
                 self.link_lost(code, now)
             }
             ErrorCode::NvalidSessionErr if matches!(self.state, State::Resuming { .. }) => {

@@ -128,8 +128,10 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
         End::Dead => out.close(Some(bye(ErrorCode::LongTimeNoReSponse))),
         End::Goodbye | End::ByServer => out.close(None),
     }
-    // A link that broke (rather than ended on purpose) leaves a resumable session suspended.
-    let resumable = matches!(end, End::Gone(_) | End::Dead);
+    // A link that broke (rather than ended on purpose) leaves a resumable session suspended;
+    // a garbled stream counts as broken (a hole in it reads as garbage: the resume replays
+    // what the hole swallowed).
+    let resumable = matches!(end, End::Gone(_) | End::Dead | End::Violation(..));
     let _ = shared
         .hub
         .send(HubMsg::LinkDown {

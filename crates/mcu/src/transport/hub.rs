@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::forward::{MediaStats, RouteTable, Sub};
 use super::queue::OutQueue;
-use super::resume::{ResumeState, Token};
+use super::resume::{Accept, ResumeState, Token};
 use crate::room::{ConnId, Core, Input, Now, Output, StreamRoutes, UserId};
 
 /// Messages to the hub.
@@ -192,9 +192,21 @@ impl Hub {
                 }
                 if seq != 0
                     && let Some(state) = &entry.resume
-                    && !state.accept(seq)
                 {
-                    return;
+                    match state.accept(seq) {
+                        Accept::New => {}
+                        Accept::Seen => return,
+                        Accept::Gap => {
+                            // The link lost a message: give it up, the resume replays it.
+                            tracing::warn!(
+                                session,
+                                seq,
+                                "a client message is missing: the link is given up"
+                            );
+                            entry.out.abort();
+                            return self.link_down(session, link, true);
+                        }
+                    }
                 }
                 self.input(input);
             }

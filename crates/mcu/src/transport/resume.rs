@@ -8,6 +8,13 @@ use parking_lot::Mutex;
 
 pub type Token = [u8; TOKEN_LEN];
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    New,
+    Seen,
+    Gap,
+}
+
 pub struct ResumeState {
     pub token: Token,
     /// What a resume must prove knowledge of (derived from the login, never sent after a
@@ -46,15 +53,19 @@ impl ResumeState {
         self.inner.lock().sent.ack(seq);
     }
 
-    /// Whether the client message `seq` is new (and now counted as applied); a message seen
-    /// before (replayed across a cut) is not applied twice.
-    pub fn accept(&self, seq: u64) -> bool {
+    /// What to do with the client message `seq`: apply it (it is now counted as applied),
+    /// skip it (seen before a cut: never applied twice), or give the link up (one before it
+    /// never came: the link lost it, a resume replays it).
+    pub fn accept(&self, seq: u64) -> Accept {
         let mut inner = self.inner.lock();
         if seq <= inner.received {
-            return false;
+            Accept::Seen
+        } else if seq == inner.received + 1 {
+            inner.received = seq;
+            Accept::New
+        } else {
+            Accept::Gap
         }
-        inner.received = seq;
-        true
     }
 
     /// The last client message applied (what a `Ping` acknowledges).
@@ -88,9 +99,14 @@ mod tests {
     #[test]
     fn client_messages_are_applied_once_and_replays_follow_acks() {
         let state = ResumeState::new([1; TOKEN_LEN], [2; 32]);
-        assert!(state.accept(1));
-        assert!(!state.accept(1), "a replayed request is not applied twice");
-        assert!(state.accept(2));
+        assert_eq!(state.accept(1), Accept::New);
+        assert_eq!(
+            state.accept(1),
+            Accept::Seen,
+            "a replayed request is not applied twice"
+        );
+        assert_eq!(state.accept(3), Accept::Gap, "2 was lost with the link");
+        assert_eq!(state.accept(2), Accept::New);
         assert_eq!(state.received(), 2);
         let frame = encode_control(&pb::ServerMessage::response(1, 0, None));
         for _ in 0..3 {
