@@ -173,6 +173,9 @@ pub struct ClientConn {
     received: u64,
     /// Failed attempts in a row (the backoff's exponent) and the jitter generator's state.
     attempts: u32,
+    /// When the attempt in progress began: the next one is due a backoff step after it, so a
+    /// link that hangs does not add its own timeout to the wait.
+    attempt_started: Option<Instant>,
     jitter: u64,
     /// Kept until the login's end: derives the resume key.
     login_key: Option<[u8; 32]>,
@@ -198,6 +201,7 @@ impl ClientConn {
             unacked: ReplayBuffer::new(),
             received: 0,
             attempts: 0,
+            attempt_started: None,
             jitter: 0x9E37_79B9_7F4A_7C15,
             login_key: None,
         };
@@ -433,6 +437,7 @@ impl ClientConn {
                     reason,
                     next_attempt: None,
                 };
+                self.attempt_started = Some(now);
                 self.events.push_back(ClientEvent::Connect);
             }
             State::Resuming { deadline, .. } if now >= deadline => {
@@ -575,7 +580,18 @@ impl ClientConn {
                 if ping.heartbeat_ms != 0 {
                     self.heartbeat = heartbeat_interval(ping.heartbeat_ms);
                 }
-                self.queue(0, Body::Pong(pb::Pong { nonce: ping.nonce }));
+                if self.is_resumable() && ping.sent > self.received {
+                    // Messages sent before this Ping never came: the link lost them.
+                    return self.link_lost(ErrorCode::NetworkException, now);
+                }
+                let sent = self.unacked.last_seq();
+                self.queue(
+                    0,
+                    Body::Pong(pb::Pong {
+                        nonce: ping.nonce,
+                        sent,
+                    }),
+                );
                 if self.is_ready() {
                     self.events.push_back(ClientEvent::Link {
                         rtt_us: ping.rtt_us,
@@ -750,6 +766,7 @@ impl ClientConn {
                     next_attempt: None,
                 };
                 self.attempts = 0;
+                self.attempt_started = None;
                 self.suspend(code, now);
             }
             State::Resuming { since, reason, .. } => {
@@ -790,7 +807,8 @@ impl ClientConn {
             base.mul_f64(factor)
         };
         self.attempts = self.attempts.saturating_add(1);
-        *next_attempt = Some(now + delay);
+        let from = self.attempt_started.take().unwrap_or(now).min(now);
+        *next_attempt = Some((from + delay).max(now));
     }
 
     /// The link failed with `code` and the session with it.

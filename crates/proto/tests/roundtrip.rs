@@ -145,7 +145,7 @@ fn client_body() -> impl Strategy<Value = Body> {
                 data,
             })
         }),
-        any::<u32>().prop_map(|nonce| Body::Pong(pb::Pong { nonce })),
+        any::<u32>().prop_map(|nonce| Body::Pong(pb::Pong { nonce, sent: 0 })),
         Just(Body::Goodbye(pb::Goodbye {})),
         any::<u32>().prop_map(|seq| Body::DemandAck(pb::DemandAck { seq })),
     ]
@@ -252,6 +252,7 @@ fn server_body() -> impl Strategy<Value = SBody> {
                 heartbeat_ms,
                 rtt_us,
                 loss_permille,
+                sent: u64::from(nonce),
             })
         ),
         prop::collection::vec(user_info(), 0..6)

@@ -461,17 +461,17 @@ impl<O: Owner> Driver<'_, O> {
         let conn = self.conn;
         match event {
             ClientEvent::Suspended(reason) => {
-                tracing::warn!(?reason, "MCU link lost: resuming");
                 if self.suspended.is_none() {
+                    tracing::warn!(?reason, "MCU link lost: resuming");
                     let window = conn.client.lock().resume_window();
                     self.suspended = Some((reason, Instant::now() + window));
+                    self.owner.suspended(conn.generation, reason);
                 }
                 conn.linked.store(false, Ordering::Release);
                 if let Some(link) = self.link.take() {
                     link.writer.abort();
                 }
                 conn.media.clear();
-                self.owner.suspended(conn.generation, reason);
                 None
             }
             ClientEvent::Connect => {

@@ -496,6 +496,9 @@ impl connection::Owner for Session {
             ?reason,
             "session suspended until the link is back"
         );
+        if self.state.lock().current(generation).is_some() {
+            self.stats.suspended();
+        }
     }
 
     fn resumed(&self, generation: u64) {

@@ -33,6 +33,9 @@ pub struct SdkStats {
     pub dropped_dispatcher: u64,
     /// Sessions resumed after a network cut (docs/PROTOCOL.md §8).
     pub resumes: u64,
+    /// Links found broken while the session could wait for a new one (each a suspension;
+    /// not in the C struct).
+    pub suspensions: u64,
     /// `send_stream` frames dropped whole because the session was between links (not in
     /// the C struct, whose size is fixed: the CLI and logs show it).
     pub dropped_link_down: u64,
@@ -66,6 +69,7 @@ pub(crate) struct Counters {
     withheld: AtomicU64,
     link_down: AtomicU64,
     resumes: AtomicU64,
+    suspensions: AtomicU64,
     /// 0: not measured.
     rtt_us: AtomicU32,
     loss_permille: AtomicU32,
@@ -105,6 +109,11 @@ impl Counters {
         self.resumes.fetch_add(1, Relaxed);
     }
 
+    /// The link broke and the session waits for a new one.
+    pub fn suspended(&self) {
+        self.suspensions.fetch_add(1, Relaxed);
+    }
+
     pub fn received(&self, media_type: MediaType, payload: usize) {
         self.received[index(media_type)].add(payload);
     }
@@ -131,6 +140,7 @@ impl Counters {
             withheld: self.withheld.load(Relaxed),
             dropped_dispatcher,
             resumes: self.resumes.load(Relaxed),
+            suspensions: self.suspensions.load(Relaxed),
             dropped_link_down: self.link_down.load(Relaxed),
         }
     }

@@ -96,6 +96,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
         conn,
         session: conn,
         resume: None,
+        seen: 0,
         reader: &mut reader,
         frames: FrameBuffer::new(READ_CHUNK, READ_CHUNK_BUSY),
         out: &out,
@@ -157,6 +158,27 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
     let _ = tokio::time::timeout(Duration::from_secs(2), linger).await;
 }
 
+/// Queues a `Ping`. For a resumable session it acknowledges the client's messages (the
+/// client may forget them) and says how far the MCU's went, under the lock that orders them
+/// on the link.
+fn push_ping(
+    out: &OutQueue,
+    resume: Option<&ResumeState>,
+    mut ping: pb::Ping,
+) -> Result<(), super::queue::Overflow> {
+    let Some(state) = resume else {
+        let message = pb::ServerMessage::of(pb::server_message::Body::Ping(ping));
+        return out.push_control(conference_proto::frame::encode_control(&message));
+    };
+    let ack = state.received();
+    state.with_last_sent(|sent| {
+        ping.sent = sent;
+        let mut message = pb::ServerMessage::of(pb::server_message::Body::Ping(ping));
+        message.ack = ack;
+        out.push_control(conference_proto::frame::encode_control(&message))
+    })
+}
+
 /// Closes a connection that never reached the login, saying why in the log (and, to a
 /// plain client of a TLS-only MCU, in a `Bye`).
 async fn refuse_link(refusal: Refusal, peer: SocketAddr, conn: ConnId) {
@@ -201,6 +223,8 @@ struct Connection<'a> {
     session: ConnId,
     /// Set for a resumable session: acknowledgements in, the MCU's own out.
     resume: Option<Arc<ResumeState>>,
+    /// The last sequenced client message that came on this link (or before it).
+    seen: u64,
     peer: SocketAddr,
     /// The link as this side sees it: what the client's SCRAM binding must match.
     binding: ChannelBinding,
@@ -456,6 +480,7 @@ impl Connection<'_> {
             Ok(Ok(())) => {
                 tracing::info!(conn = self.conn, peer = %self.peer, session, "session resumed");
                 self.session = session;
+                self.seen = state.received();
                 self.resume = Some(state);
                 Ok(())
             }
@@ -576,17 +601,17 @@ impl Connection<'_> {
                     }
                     let link = meter.link(now.into_std(), heartbeat);
                     let nonce = meter.ping(now.into_std());
-                    let mut ping = pb::ServerMessage::of(pb::server_message::Body::Ping(pb::Ping {
+                    let ping = pb::Ping {
                         nonce,
                         heartbeat_ms: heartbeat.as_millis() as u32,
                         rtt_us: link.map_or(0, |l| {
                             u32::try_from(l.rtt.as_micros()).unwrap_or(u32::MAX).max(1)
                         }),
                         loss_permille: link.map_or(0, |l| (l.loss * 1000.0).round() as u32),
-                    }));
-                    // Acknowledges the client's messages: it may forget them.
-                    ping.ack = self.resume.as_ref().map_or(0, |state| state.received());
-                    if out.push_control(conference_proto::frame::encode_control(&ping)).is_err() {
+                        sent: 0,
+                    };
+                    let pushed = push_ping(&out, self.resume.as_deref(), ping);
+                    if pushed.is_err() {
                         return Ok(End::Gone("control backlog over its cap".into()));
                     }
                     let status = meter.status(now.into_std(), heartbeat);
@@ -622,8 +647,18 @@ impl Connection<'_> {
         {
             state.ack(message.ack);
         }
+        if message.seq != 0 {
+            if message.seq > self.seen + 1 {
+                return Err(End::Gone("a client message is missing".into()));
+            }
+            self.seen = self.seen.max(message.seq);
+        }
         let (request_id, body) = (message.request_id, message.body);
         match body {
+            Body::Pong(pong) if self.resume.is_some() && pong.sent > self.seen => {
+                // Sent before this Pong and never came: the link lost it (a resume replays it).
+                return Err(End::Gone("a client message is missing".into()));
+            }
             Body::Pong(pong) => {
                 if let Some(rtt) = meter.pong(pong.nonce, std::time::Instant::now()) {
                     self.shared.counters.heartbeat_rtt.observe(rtt);

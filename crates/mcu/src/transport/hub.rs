@@ -368,18 +368,23 @@ impl Hub {
         match output {
             Output::Send { conn, frame } => {
                 let entry = self.conns.get(&conn)?;
-                let frame = match &entry.resume {
+                let attached = entry.attached;
+                let send = |frame| {
+                    if attached {
+                        entry.out.push_control(frame)
+                    } else {
+                        Ok(())
+                    }
+                };
+                let sent = match &entry.resume {
                     // Kept until acknowledged: a session that cannot keep it ends.
-                    Some(state) => match state.keep(&frame) {
-                        Ok(stamped) => stamped,
+                    Some(state) => match state.keep_and_send(&frame, send) {
+                        Ok(sent) => sent,
                         Err(_) => return Some(conn),
                     },
-                    None => frame,
+                    None => send(frame),
                 };
-                if !entry.attached {
-                    return None;
-                }
-                entry.out.push_control(frame).err().map(|_| conn)
+                sent.err().map(|_| conn)
             }
             Output::Close { conn, code } => {
                 if let Some(entry) = self.forget(conn)

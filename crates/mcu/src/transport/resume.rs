@@ -40,12 +40,25 @@ impl ResumeState {
         }
     }
 
-    /// `frame` numbered and kept until acknowledged; the stamped frame to send.
-    pub fn keep(&self, frame: &Bytes) -> Result<Bytes, ReplayOverflow> {
+    /// `frame` numbered and kept until acknowledged, then handed to `send` (the link's
+    /// queue, if any) under the same lock: a `Ping` built by [`with_last_sent`] can never
+    /// overtake a message it counts.
+    pub fn keep_and_send<E>(
+        &self,
+        frame: &Bytes,
+        send: impl FnOnce(Bytes) -> Result<(), E>,
+    ) -> Result<Result<(), E>, ReplayOverflow> {
         let mut inner = self.inner.lock();
         let stamped = stamp_seq(frame, inner.sent.next_seq());
         inner.sent.push(stamped.clone())?;
-        Ok(stamped)
+        Ok(send(stamped))
+    }
+
+    /// Runs `send` with the last sequence number sent, under the lock of
+    /// [`keep_and_send`](Self::keep_and_send).
+    pub fn with_last_sent<R>(&self, send: impl FnOnce(u64) -> R) -> R {
+        let inner = self.inner.lock();
+        send(inner.sent.last_seq())
     }
 
     /// The client has every message up to `seq`.
@@ -110,8 +123,12 @@ mod tests {
         assert_eq!(state.received(), 2);
         let frame = encode_control(&pb::ServerMessage::response(1, 0, None));
         for _ in 0..3 {
-            state.keep(&frame).unwrap();
+            state
+                .keep_and_send(&frame, |_| Ok::<(), ()>(()))
+                .unwrap()
+                .unwrap();
         }
+        assert_eq!(state.with_last_sent(|seq| seq), 3);
         state.ack(1);
         assert_eq!(state.kept().0, 2);
         assert_eq!(state.replay_after(2).len(), 1);
