@@ -29,23 +29,22 @@ fn sent(conn: &mut ClientConn) -> Vec<(u32, Body)> {
 }
 
 fn respond(conn: &mut ClientConn, id: u32, result: pb::response::Result, now: Instant) {
-    let message = pb::ServerMessage {
-        body: Some(server_message::Body::Response(pb::Response {
-            request_id: id,
-            code: 0,
-            result: Some(result),
-        })),
-    };
+    let message = pb::ServerMessage::of(server_message::Body::Response(pb::Response {
+        request_id: id,
+        code: 0,
+        result: Some(result),
+    }));
     conn.handle_input(&encode_control(&message), now);
 }
 
-/// A connection after a real login (iteration count 1: the fuzzer's time goes to the bytes).
-fn logged_in(t0: Instant) -> ClientConn {
-    let mut conn = ClientConn::new(
-        &LoginParams::new("fuzz", "teacher", "pencil"),
-        Timing::default(),
-        t0,
-    );
+/// A connection after a real login (iteration count 1: the fuzzer's time goes to the bytes),
+/// resumable or not: hostile bytes then also drive suspensions, reconnects and resumes.
+fn logged_in(t0: Instant, resumable: bool) -> ClientConn {
+    let params = LoginParams {
+        resumable,
+        ..LoginParams::new("fuzz", "teacher", "pencil")
+    };
+    let mut conn = ClientConn::new(&params, Timing::default(), t0);
     let (id, Body::Hello(hello)) = sent(&mut conn).remove(0) else {
         unreachable!()
     };
@@ -53,7 +52,7 @@ fn logged_in(t0: Instant) -> ClientConn {
     let (server, scram_first) = ServerFirst::start(first, Verifier::generate("pencil", 1));
     let challenge = pb::Challenge {
         scram_first,
-        legacy: false,
+        ..Default::default()
     };
     respond(&mut conn, id, pb::response::Result::Challenge(challenge), t0);
     let (id, Body::Authenticate(auth)) = sent(&mut conn).remove(0) else {
@@ -63,6 +62,8 @@ fn logged_in(t0: Instant) -> ClientConn {
     let login = pb::LoginResult {
         heartbeat_ms: 1000,
         scram_final,
+        resume_token: if resumable { vec![1; 16].into() } else { Default::default() },
+        resume_window_ms: 60_000,
         ..Default::default()
     };
     respond(&mut conn, id, pb::response::Result::Login(login), t0);
@@ -78,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
     let mut conn = if mode & 1 == 0 {
         ClientConn::new(&LoginParams::new("fuzz", "teacher", "pencil"), Timing::default(), t0)
     } else {
-        let mut conn = logged_in(t0);
+        let mut conn = logged_in(t0, mode & 2 != 0);
         let _ = conn.request(Body::LeaveRoom(pb::LeaveRoom {}), t0);
         conn
     };
@@ -96,8 +97,11 @@ fuzz_target!(|data: &[u8]| {
         while conn.poll_transmit().is_some() {}
         while let Some(event) = conn.poll_event() {
             assert!(!closed, "nothing after Closed");
-            if let ClientEvent::Closed(_) = event {
-                closed = true;
+            match event {
+                ClientEvent::Closed(_) => closed = true,
+                // The next bytes are the new link's.
+                ClientEvent::Connect => conn.resume_link(ChannelBinding::None, now),
+                _ => {}
             }
         }
         if let Some(deadline) = conn.poll_timeout() {

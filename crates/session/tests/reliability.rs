@@ -41,6 +41,16 @@ fn percentile(values: &mut [Duration], p: f64) -> Duration {
     values[((values.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The MCU's resident memory, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn poll(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Instant {
     let deadline = Instant::now() + limit;
     loop {
@@ -133,13 +143,8 @@ fn trial(mcu: &McuProcess, room: u32, index: usize, cut: Duration, delay: Durati
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        let returned = Instant::now();
-        proxy.set(Fault::None);
-        let resumed = poll("the resume", Duration::from_secs(20), || {
-            recorder.sdk.stats().is_ok_and(|s| s.resumes >= 1)
-        });
-        result.resume = resumed.saturating_duration_since(returned);
-        // Key frames: the log has no arrival times; poll until one more shows.
+        // Key frames: the log has no arrival times. Counted before the link returns (nothing
+        // crosses it meanwhile), then polled until one more shows.
         let keys = |client: &Client, from: u32| {
             client
                 .log
@@ -152,6 +157,12 @@ fn trial(mcu: &McuProcess, room: u32, index: usize, cut: Duration, delay: Durati
                 .count()
         };
         let (keys_r, keys_t) = (keys(&recorder, t), keys(&teacher, r));
+        let returned = Instant::now();
+        proxy.set(Fault::None);
+        let resumed = poll("the resume", Duration::from_secs(20), || {
+            recorder.sdk.stats().is_ok_and(|s| s.resumes >= 1)
+        });
+        result.resume = resumed.saturating_duration_since(returned);
         let until = resumed + Duration::from_secs(3);
         while Instant::now() < until
             && (result.key_at_recorder.is_none() || result.key_at_teacher.is_none())
@@ -183,6 +194,18 @@ fn trial(mcu: &McuProcess, room: u32, index: usize, cut: Duration, delay: Durati
         && recorder.log.count_state(StateId::UserClose) == 0
         && recorder.log.count_state(StateId::RoomExit) == 0
         && teacher.log.count_state(StateId::UserLeave) == 0;
+    if !result.survived {
+        eprintln!(
+            "room {room}: sent {sent:?}, received {chats:?}; recorder {:?}; teacher leaves {}",
+            recorder
+                .log
+                .states()
+                .iter()
+                .map(|s| format!("{:?} {:#x}", s.state, s.result_code()))
+                .collect::<Vec<_>>(),
+            teacher.log.count_state(StateId::UserLeave)
+        );
+    }
     let mixed: Vec<u64> = recorder
         .log
         .media()
@@ -201,11 +224,18 @@ fn trial(mcu: &McuProcess, room: u32, index: usize, cut: Duration, delay: Durati
 #[test]
 fn link_cuts_of_each_length_are_survived() {
     let full = std::env::var("CONFERENCE_RELIABILITY").is_ok_and(|v| v == "full");
-    let (lengths, per_length): (Vec<u64>, usize) = if full {
+    let (mut lengths, per_length): (Vec<u64>, usize) = if full {
         (vec![2, 10, 30, 59], 20)
     } else {
         (vec![2], 3)
     };
+    // `CONFERENCE_RELIABILITY_LENGTHS=30,59`: only these.
+    if let Ok(only) = std::env::var("CONFERENCE_RELIABILITY_LENGTHS") {
+        lengths = only
+            .split(',')
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+    }
     let mut config = TestConfig::new();
     for i in 0..per_length {
         let teacher = format!("teacher{i}");
@@ -219,7 +249,17 @@ fn link_cuts_of_each_length_are_survived() {
     for seconds in lengths {
         let cut = Duration::from_secs(seconds);
         let started = Instant::now();
+        let rss_before = rss_kib(mcu.pid());
+        let mut rss_suspended = 0;
         let trials: Vec<Trial> = std::thread::scope(|scope| {
+            // Every link is cut from about 5 s on: the memory of the suspended sessions.
+            let pid = mcu.pid();
+            let sample = (seconds >= 30).then(|| {
+                scope.spawn(move || {
+                    std::thread::sleep(Duration::from_secs(seconds / 2));
+                    rss_kib(pid)
+                })
+            });
             let handles: Vec<_> = (0..per_length)
                 .map(|i| {
                     seed = seed
@@ -231,8 +271,17 @@ fn link_cuts_of_each_length_are_survived() {
                     scope.spawn(move || trial(mcu, 2000 + i as u32, i, cut, delay))
                 })
                 .collect();
+            if let Some(sample) = sample {
+                rss_suspended = sample.join().unwrap();
+            }
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
+        if rss_suspended > 0 {
+            eprintln!(
+                "MCU VmRSS: {rss_before} KiB with the {per_length} lessons running, \
+                 {rss_suspended} KiB with their recorders suspended"
+            );
+        }
         let survived = trials.iter().filter(|t| t.survived).count();
         let mut resume: Vec<Duration> = trials.iter().map(|t| t.resume).collect();
         let mut key_recorder: Vec<Duration> =

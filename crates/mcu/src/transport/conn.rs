@@ -574,6 +574,10 @@ impl Connection<'_> {
         let mut meter = SignalMeter::new(last_rx.into_std());
         let mut reported = 5u8;
         let out = self.out.clone();
+        // The table published at the login or the resume, before any frame is forwarded (a
+        // resumed sender replays its key frame at once).
+        let table = routes.borrow_and_update().clone();
+        self.forwarder.apply(&table);
         loop {
             while let Some(frame) = self.next_frame()? {
                 if let Some(end) = self.frame(frame, &mut meter).await? {

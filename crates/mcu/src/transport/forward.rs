@@ -254,15 +254,19 @@ impl Forwarder {
                     {
                         continue;
                     }
-                    let mut old: HashMap<ConnId, SubState> = out
+                    let mut old: HashMap<ConnId, (Arc<OutQueue>, SubState)> = out
                         .subs
                         .drain(..)
-                        .map(|(sub, state)| (sub.conn, state))
+                        .map(|(sub, state)| (sub.conn, (sub.out, state)))
                         .collect();
                     let mut subs = Vec::with_capacity(list.len());
                     for sub in list.iter() {
-                        let state = match old.remove(&sub.conn) {
-                            Some(state) => state,
+                        // A subscriber on a new link (resumed) starts afresh, from the key frame.
+                        let kept = old
+                            .remove(&sub.conn)
+                            .filter(|(queue, _)| Arc::ptr_eq(queue, &sub.out));
+                        let state = match kept {
+                            Some((_, state)) => state,
                             None => {
                                 let mut state = out.fresh_state();
                                 let video = out.stream.is_video();
