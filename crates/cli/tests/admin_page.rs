@@ -12,7 +12,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use conference_testkit::child::ChildProcess;
@@ -240,13 +240,15 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-fn cli(mcu: &McuProcess, user: &str, args: &[&str]) -> Child {
-    common::cli(mcu, user)
-        .arg("--json")
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start conference-cli")
+fn cli(mcu: &McuProcess, user: &str, args: &[&str]) -> ChildProcess {
+    ChildProcess::spawn(
+        user,
+        common::cli(mcu, user)
+            .arg("--json")
+            .args(args)
+            .stdout(Stdio::piped()),
+    )
+    .expect("start conference-cli")
 }
 
 fn user_row(name: &str, condition: &str) -> String {
@@ -341,18 +343,16 @@ fn the_live_page_follows_the_room_and_kicks() {
         &user_row("class1", "true").replace("return [", "return !["),
         "class1 gone",
     );
-    let status = class1.wait().unwrap();
-    assert!(status.success());
+    let status = class1.wait_timeout(WAIT);
+    assert!(status.is_some_and(|s| s.success()), "class1: {status:?}");
     let mut out = String::new();
     class1
-        .stdout
-        .take()
+        .take_stdout()
         .unwrap()
         .read_to_string(&mut out)
         .unwrap();
     assert!(out.contains("\"USER_KICKED\""), "{out}");
-    let _ = teacher.kill();
-    let _ = teacher.wait();
+    teacher.kill();
     // The page's open event stream does not hold the MCU's shutdown up.
     let stopped = mcu.terminate(Duration::from_secs(10));
     assert!(

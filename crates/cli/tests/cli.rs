@@ -7,6 +7,7 @@ mod common;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use conference_testkit::child::ChildProcess;
 use conference_testkit::{McuProcess, TestConfig};
 use serde_json::Value;
 
@@ -67,13 +68,15 @@ fn lists_rooms_and_refuses_a_wrong_password() {
 #[test]
 fn two_recorders_in_a_lesson() {
     let mcu = McuProcess::spawn(Some(&TestConfig::demo().to_toml()));
-    let teacher = cli(
-        &mcu,
+    let mut teacher = ChildProcess::spawn(
         "teacher",
-        &["join", "0", "--bcast", "--publish", "--for", "4"],
+        cli(
+            &mcu,
+            "teacher",
+            &["join", "0", "--bcast", "--publish", "--for", "4"],
+        )
+        .stdout(Stdio::piped()),
     )
-    .stdout(Stdio::piped())
-    .spawn()
     .unwrap();
     std::thread::sleep(Duration::from_millis(800));
     let class1 = cli(
@@ -95,7 +98,9 @@ fn two_recorders_in_a_lesson() {
     )
     .output()
     .unwrap();
-    let teacher = teacher.wait_with_output().unwrap();
+    let teacher = teacher
+        .output(Duration::from_secs(30))
+        .expect("the teacher's CLI ends after --for 4");
     let (t, c) = (lines(&teacher), lines(&class1));
     assert!(class1.status.success() && teacher.status.success());
 

@@ -7,9 +7,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use conference_testkit::child::ChildProcess;
 use conference_testkit::{McuProcess, TestConfig};
 
 fn root() -> PathBuf {
@@ -51,31 +52,31 @@ fn cli(mcu: &McuProcess, user: &str, args: &[&str]) -> Command {
 }
 
 /// Captures loopback traffic to `port` into `file` until stopped.
-fn capture(port: u16, file: &Path) -> Child {
+fn capture(port: u16, file: &Path) -> ChildProcess {
     let _ = std::fs::remove_file(file);
-    let mut child = Command::new(tshark())
-        .args(["-i", "lo", "-f", &format!("tcp port {port}"), "-w"])
-        .arg(file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tshark");
+    let mut child = ChildProcess::spawn(
+        "tshark",
+        Command::new(tshark())
+            .args(["-i", "lo", "-f", &format!("tcp port {port}"), "-w"])
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .expect("start tshark");
     // Capturing once the file exists.
     let deadline = Instant::now() + Duration::from_secs(20);
     while !file.exists() {
         assert!(Instant::now() < deadline, "tshark did not start capturing");
-        assert!(child.try_wait().unwrap().is_none(), "tshark exited");
+        assert!(child.poll().is_none(), "tshark exited");
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(300));
     child
 }
 
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    let _ = child.wait();
+/// SIGINT: tshark finishes writing the capture file and exits.
+fn stop(mut child: ChildProcess) {
+    child.interrupt(Duration::from_secs(20));
 }
 
 fn decode(file: &Path, port: u16, args: &[&str]) -> String {
@@ -106,12 +107,14 @@ fn the_dissector_decodes_a_real_lesson() {
     let port = mcu.addr.port();
     let file = std::env::temp_dir().join(format!("conference-{}.pcapng", std::process::id()));
     let tshark_capture = capture(port, &file);
-    let mut teacher = cli(
-        &mcu,
+    let mut teacher = ChildProcess::spawn(
         "teacher",
-        &["join", "0", "--bcast", "--publish", "--for", "2"],
+        &mut cli(
+            &mcu,
+            "teacher",
+            &["join", "0", "--bcast", "--publish", "--for", "2"],
+        ),
     )
-    .spawn()
     .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let class1 = cli(
@@ -123,7 +126,8 @@ fn the_dissector_decodes_a_real_lesson() {
     )
     .status()
     .unwrap();
-    assert!(class1.success() && teacher.wait().unwrap().success());
+    let teacher = teacher.wait_timeout(Duration::from_secs(30));
+    assert!(class1.success() && teacher.is_some_and(|s| s.success()));
     std::thread::sleep(Duration::from_millis(300));
     stop(tshark_capture);
 

@@ -3,8 +3,9 @@
 //! test; waited for with a bound; stopped with SIGTERM when its exit path matters; its log
 //! shown when the test that owns it panics.
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 pub struct ChildProcess {
@@ -84,6 +85,34 @@ impl ChildProcess {
         }
     }
 
+    /// Waits at most `timeout` for the exit, collecting what it writes to its piped stdout and
+    /// stderr meanwhile (on threads: a full pipe must not stall it). `None`, the process
+    /// killed, at the timeout.
+    pub fn output(&mut self, timeout: Duration) -> Option<Output> {
+        fn collect(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        }
+        let stdout = collect(self.take_stdout());
+        let stderr = collect(self.take_stderr());
+        let status = self.wait_timeout(timeout).or_else(|| {
+            self.kill();
+            None
+        });
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        Some(Output {
+            status: status?,
+            stdout,
+            stderr,
+        })
+    }
+
     /// Waits (bounded) and panics unless the process exited with success (its log is shown
     /// by the panic, see [`with_log`](Self::with_log)).
     pub fn expect_success(&mut self, timeout: Duration) {
@@ -96,11 +125,20 @@ impl ChildProcess {
 
     /// SIGTERM, then waits at most `timeout` for the exit (the process's own shutdown path).
     pub fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.signal_and_wait(libc::SIGTERM, timeout)
+    }
+
+    /// SIGINT (what stops tools like tshark cleanly), then waits at most `timeout`.
+    pub fn interrupt(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.signal_and_wait(libc::SIGINT, timeout)
+    }
+
+    fn signal_and_wait(&mut self, signal: libc::c_int, timeout: Duration) -> Option<ExitStatus> {
         if self.poll().is_none() {
             // SAFETY: kill(2) on our own child, not reaped yet (`poll` saw it running), so the
             // pid cannot have been reused.
             unsafe {
-                libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+                libc::kill(self.child.id() as libc::pid_t, signal);
             }
         }
         self.wait_timeout(timeout)
