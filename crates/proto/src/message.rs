@@ -115,6 +115,7 @@ impl pb::ClientMessage {
         pb::ClientMessage {
             request_id,
             body: Some(body),
+            ..Default::default()
         }
     }
 }

@@ -4,9 +4,12 @@
 //!   loopback port, waits until it listens, and kills it on drop.
 //! - [`TestConfig`]: writes a configuration file with cheaply hashed passwords.
 //! - [`client::TestClient`]: a small blocking protocol-level client.
+//! - [`nats`], [`fleet`]: a NATS cluster and a fleet of MCUs on it, redirect-following joins.
 //! - [`proxy`]: a recording TCP proxy and a TLS man in the middle; [`pki`]: test certificates.
 
 pub mod client;
+pub mod fleet;
+pub mod nats;
 pub mod pki;
 mod process;
 pub mod proxy;

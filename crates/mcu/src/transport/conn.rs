@@ -101,6 +101,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
         peer,
         binding,
         login_deadline,
+        user: 0,
     };
     let end = conn_state.serve(&mut routes_rx).await;
     drop(conn_state);
@@ -194,6 +195,8 @@ struct Connection<'a> {
     forwarder: Forwarder,
     /// The whole login (TLS handshake included) must be over by then.
     login_deadline: Instant,
+    /// The account, once logged in (the fleet's redirect tokens name it).
+    user: crate::room::UserId,
 }
 
 impl Connection<'_> {
@@ -329,6 +332,7 @@ impl Connection<'_> {
         tracing::info!(conn = self.conn, user, username, client = %hello.client_name, tls, "logged in");
         self.count(&self.shared.counters.logins_accepted);
         self.forwarder.set_sender_withholds(hello.stream_demand);
+        self.user = user;
         self.to_hub(Input::Login {
             conn: self.conn,
             request_id: auth_id,
@@ -469,6 +473,14 @@ impl Connection<'_> {
         }
         let (request_id, body) = decode_client(&frame)
             .map_err(|err| End::Violation(ErrorCode::MsgErr, err.to_string()))?;
+        if let (Some(fleet), Body::JoinRoom(join)) = (&self.shared.fleet, &body)
+            && let Some(answer) =
+                (fleet.gate_join(self.user, request_id, join.room_id, &frame)).await
+        {
+            // Homed elsewhere (a redirect) or unplaceable now (docs/CLUSTER.md).
+            let _ = self.out.push_control(answer);
+            return Ok(None);
+        }
         match body {
             Body::Pong(pong) => {
                 if let Some(rtt) = meter.pong(pong.nonce, std::time::Instant::now()) {
