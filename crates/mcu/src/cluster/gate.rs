@@ -156,8 +156,12 @@ impl Fleet {
             };
             let (epoch, revision) = match &current {
                 Some(placed) => match kv::node(stores, &placed.placement.home).await {
-                    Ok(Some(home)) => return self.route(user, room, placed.clone(), &home),
-                    Ok(None) => (placed.placement.epoch + 1, Some(placed.revision)),
+                    Ok(Some((home, _))) => return self.route(user, room, placed.clone(), &home),
+                    // A home without a heartbeat is dead, unless NATS itself just stalled.
+                    Ok(None) if self.settled(Instant::now()) => {
+                        (placed.placement.epoch + 1, Some(placed.revision))
+                    }
+                    Ok(None) => return UNAVAILABLE,
                     Err(_) => return UNAVAILABLE,
                 },
                 None => (1, None),

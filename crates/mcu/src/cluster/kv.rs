@@ -161,12 +161,18 @@ pub async fn delete_node(stores: &Stores, name: &str) -> Result<(), String> {
     bounded(stores.nodes.delete(name)).await
 }
 
-/// A node's record as NATS holds it now: `None` once its lease ran out.
-pub async fn node(stores: &Stores, name: &str) -> Result<Option<NodeRecord>, String> {
+/// A node's record as NATS holds it now, with its revision: `None` once its lease ran out.
+pub async fn node(stores: &Stores, name: &str) -> Result<Option<(NodeRecord, u64)>, String> {
     let entry = bounded(stores.nodes.entry(name)).await?;
-    Ok(entry
-        .filter(|e| e.operation == kv::Operation::Put)
-        .and_then(|e| serde_json::from_slice(&e.value).ok()))
+    Ok(entry.and_then(|e| decode_node(&e)))
+}
+
+pub fn decode_node(entry: &kv::Entry) -> Option<(NodeRecord, u64)> {
+    if entry.operation != kv::Operation::Put {
+        return None;
+    }
+    let record = serde_json::from_slice(&entry.value).ok()?;
+    Some((record, entry.revision))
 }
 
 /// The placement NATS holds now (`None`: never placed or released).

@@ -61,6 +61,8 @@ struct State {
     local: HashMap<RoomId, u32>,
     /// NATS holds this node's heartbeat at least until then (the write was sent before).
     lease_until: Option<Instant>,
+    /// Since when every heartbeat write succeeded (`None` after a failure).
+    writes_ok_since: Option<Instant>,
     /// Homes found without a heartbeat by the previous sweep.
     suspects: HashSet<String>,
     /// The last record written.
@@ -112,6 +114,17 @@ impl Fleet {
         if !self.draining.swap(true, Ordering::Relaxed) {
             tracing::info!(node = %self.settings.node, "draining: no new rooms, rooms released as they empty");
         }
+    }
+
+    /// Whether a missing heartbeat means a dead node. After NATS stalled (a server died, a
+    /// leader election: several seconds without writes) every record may have expired at
+    /// once; this node's own writes must have worked for a whole lease, so every live node
+    /// had the time to write again, before a missing record moves rooms.
+    fn settled(&self, now: Instant) -> bool {
+        let state = self.state.lock();
+        state
+            .writes_ok_since
+            .is_some_and(|since| now.saturating_duration_since(since) >= self.settings.lease)
     }
 
     pub fn draining(&self) -> bool {

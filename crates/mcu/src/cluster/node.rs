@@ -5,17 +5,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::kv::Operation;
 use conference_proto::ErrorCode;
 use futures_util::StreamExt;
 use tokio::sync::oneshot;
 
 use super::kv::{self, Cas, Stores};
 use super::load::Meter;
-use super::placement::{NodeRecord, Placement, Seen};
+use super::placement::{NodeRecord, Placement};
 use super::{Fleet, State};
 use crate::room::{Input, RoomId};
-use crate::transport::hub::HubMsg;
+use crate::transport::hub::{HubMsg, Snapshot};
 
 /// Rooms re-placed per sweep at most (a big fleet's dead node is handled over a few ticks).
 const SWEEP_BATCH: usize = 64;
@@ -69,28 +68,17 @@ impl Fleet {
         tracing::info!(node = %self.settings.node, "fleet: connected to NATS");
         tokio::spawn(self.clone().watch_nodes());
         tokio::spawn(self.clone().watch_rooms());
+        tokio::spawn(self.clone().maintain());
     }
 
-    /// One heartbeat interval's work; false once the hub is gone (the server stopped).
+    /// Measures the load and writes the heartbeat; false once the hub is gone (the server
+    /// stopped).
     async fn tick(&self, meter: &mut Meter) -> bool {
-        let Some(hub) = self.hub.upgrade() else {
-            return false;
-        };
-        let (tx, rx) = oneshot::channel();
-        if hub.send(HubMsg::Snapshot(tx)).await.is_err() {
-            return false;
-        }
-        drop(hub);
-        let Ok(snapshot) = rx.await else {
+        let Some(snapshot) = self.snapshot().await else {
             return false;
         };
         let (cpu_percent, egress_bytes_per_s) = meter.sample(&self.stats);
-        let local: HashMap<RoomId, u32> = snapshot
-            .rooms
-            .iter()
-            .filter(|room| !room.users.is_empty())
-            .map(|room| (room.id, room.users.len() as u32))
-            .collect();
+        let local = occupied(&snapshot);
         {
             let mut state = self.state.lock();
             state.configured = snapshot.rooms.iter().map(|room| room.id).collect();
@@ -107,18 +95,49 @@ impl Fleet {
             });
             state.local = local;
         }
-        let Some(stores) = self.stores.get() else {
-            return true;
-        };
-        if let Err(err) = self.heartbeat(stores).await {
+        if let Some(stores) = self.stores.get()
+            && let Err(err) = self.heartbeat(stores).await
+        {
             tracing::warn!("fleet: heartbeat not written: {err}");
         }
-        self.sweep(stores).await;
-        if self.draining() {
-            self.release_empty(stores).await;
-        }
-        self.evict_stale().await;
         true
+    }
+
+    /// The fleet-wide chores, apart from the heartbeat so that a slow NATS answer here
+    /// never delays this node's own lease.
+    async fn maintain(self: Arc<Self>) {
+        let Some(stores) = self.stores.get() else {
+            return;
+        };
+        let mut tick = tokio::time::interval(self.settings.heartbeat);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while self.hub.upgrade().is_some() {
+            tick.tick().await;
+            self.refresh_nodes(stores).await;
+            self.sweep(stores).await;
+            if self.draining() {
+                self.release_empty(stores).await;
+            }
+            self.evict_stale().await;
+        }
+    }
+
+    /// Rereads the known nodes' records: the view stays right while a watch recovers from
+    /// a NATS server's death (the watch still brings in new nodes).
+    async fn refresh_nodes(&self, stores: &Stores) {
+        let names: Vec<String> = self.state.lock().view.nodes.keys().cloned().collect();
+        for name in names {
+            match kv::node(stores, &name).await {
+                Ok(Some((record, revision))) => {
+                    self.state
+                        .lock()
+                        .view
+                        .heard(record, revision, Instant::now());
+                }
+                Ok(None) => {}
+                Err(_) => return,
+            }
+        }
     }
 
     /// Writes this node's record; the lease then runs from the moment the write was sent.
@@ -127,16 +146,30 @@ impl Fleet {
             return Err("no record yet".into());
         };
         let sent = Instant::now();
-        kv::put_node(stores, &record).await?;
-        self.state.lock().lease_until = Some(sent + self.settings.lease);
-        Ok(())
+        let written = kv::put_node(stores, &record).await;
+        let mut state = self.state.lock();
+        match written {
+            Ok(_) => {
+                state.lease_until = Some(sent + self.settings.lease);
+                state.writes_ok_since.get_or_insert(sent);
+                Ok(())
+            }
+            Err(err) => {
+                state.writes_ok_since = None;
+                Err(err)
+            }
+        }
     }
 
     /// Re-places the rooms of homes that NATS no longer holds a heartbeat for, on two
-    /// sweeps in a row (one missed write during a NATS leader change moves nothing). The
-    /// compare-and-set makes one node win when several sweep at once.
+    /// sweeps in a row and only while NATS has been writable for a lease (see `settled`).
+    /// The compare-and-set makes one node win when several sweep at once.
     async fn sweep(&self, stores: &Stores) {
         let now = Instant::now();
+        if !self.settled(now) {
+            self.state.lock().suspects.clear();
+            return;
+        }
         let orphans: Vec<(RoomId, String, u64, u64)> = {
             let state = self.state.lock();
             state
@@ -199,8 +232,22 @@ impl Fleet {
         }
     }
 
-    /// While draining: hands back the placements of this node's empty rooms.
+    /// The hub's live state (`None` once the server stopped).
+    async fn snapshot(&self) -> Option<Snapshot> {
+        let hub = self.hub.upgrade()?;
+        let (tx, rx) = oneshot::channel();
+        hub.send(HubMsg::Snapshot(tx)).await.ok()?;
+        drop(hub);
+        rx.await.ok()
+    }
+
+    /// While draining: hands back the placements of this node's empty rooms (empty now, not
+    /// at the last heartbeat: a user may just have come in).
     async fn release_empty(&self, stores: &Stores) {
+        let Some(snapshot) = self.snapshot().await else {
+            return;
+        };
+        let local = occupied(&snapshot);
         let empty: Vec<(RoomId, u64)> = {
             let state = self.state.lock();
             state
@@ -208,7 +255,7 @@ impl Fleet {
                 .rooms
                 .iter()
                 .filter(|(room, placed)| {
-                    placed.placement.home == self.settings.node && !state.local.contains_key(room)
+                    placed.placement.home == self.settings.node && !local.contains_key(room)
                 })
                 .map(|(room, placed)| (*room, placed.revision))
                 .collect()
@@ -270,17 +317,11 @@ impl Fleet {
                             break;
                         };
                         let mut state = self.state.lock();
-                        match entry.operation {
-                            Operation::Put => {
-                                if let Ok(record) = serde_json::from_slice(&entry.value) {
-                                    let seen = Seen {
-                                        record,
-                                        at: Instant::now(),
-                                    };
-                                    state.view.nodes.insert(entry.key, seen);
-                                }
+                        match kv::decode_node(&entry) {
+                            Some((record, revision)) => {
+                                state.view.heard(record, revision, Instant::now());
                             }
-                            Operation::Delete | Operation::Purge => {
+                            None => {
                                 state.view.nodes.remove(&entry.key);
                             }
                         }
@@ -357,4 +398,14 @@ impl Fleet {
             tracing::warn!("fleet: leaving took too long; the lease will expire instead");
         }
     }
+}
+
+/// Users per room with users.
+fn occupied(snapshot: &Snapshot) -> HashMap<RoomId, u32> {
+    snapshot
+        .rooms
+        .iter()
+        .filter(|room| !room.users.is_empty())
+        .map(|room| (room.id, room.users.len() as u32))
+        .collect()
 }

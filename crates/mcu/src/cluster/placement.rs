@@ -44,6 +44,9 @@ pub struct Placed {
 
 pub struct Seen {
     pub record: NodeRecord,
+    /// The record's KV revision: a new one is a new heartbeat.
+    pub revision: u64,
+    /// When this node first saw that revision.
     pub at: Instant,
 }
 
@@ -54,6 +57,24 @@ pub struct View {
 }
 
 impl View {
+    /// A node's record read at `now` (watch or direct read): the heartbeat counts as seen
+    /// then only if its revision is new, so rereading a record that stopped changing does
+    /// not keep a dead node alive.
+    pub fn heard(&mut self, record: NodeRecord, revision: u64, now: Instant) {
+        let seen = self.nodes.entry(record.name.clone()).or_insert(Seen {
+            record: record.clone(),
+            revision: 0,
+            at: now,
+        });
+        if revision > seen.revision {
+            *seen = Seen {
+                record,
+                revision,
+                at: now,
+            };
+        }
+    }
+
     /// Takes a placement read from KV unless a newer one is known already.
     pub fn learn(&mut self, room: RoomId, placed: Placed) {
         if self
@@ -199,8 +220,7 @@ mod tests {
             (node("b", 0, true), 0),
             (node("c", 0, false), 5),
         ] {
-            let at = now - Duration::from_secs(age);
-            view.nodes.insert(record.name.clone(), Seen { record, at });
+            view.heard(record, 1, now - Duration::from_secs(age));
         }
         let serving: Vec<_> = view
             .serving(now, lease)
