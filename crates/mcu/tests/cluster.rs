@@ -10,7 +10,9 @@ use conference_proto::message::StateId;
 use conference_proto::pb::{self, client_message::Body};
 use conference_testkit::TestConfig;
 use conference_testkit::client::TestClient;
-use conference_testkit::fleet::{JoinAnswer, Landed, TestFleet, join_carrying, join_following};
+use conference_testkit::fleet::{
+    AdminClient, FleetTiming, JoinAnswer, Landed, TestFleet, join_carrying, join_following,
+};
 
 const LESSON: u32 = 1001;
 /// Rooms 2001..=2030 besides the demo's.
@@ -58,13 +60,13 @@ fn land(fleet: &TestFleet, from: usize, user: &str, room: u32, timeout: Duration
     }
 }
 
-/// Where room `room` lives, asked through a client logged in at node 0 (which leaves the
-/// room again if it was let in).
-fn home_of(fleet: &TestFleet, client: &mut TestClient, room: u32) -> usize {
+/// Where room `room` lives, asked through a client logged in at node `at` (which leaves
+/// the room again if it was let in).
+fn home_of(fleet: &TestFleet, client: &mut TestClient, at: usize, room: u32) -> usize {
     match join_carrying(client, room, &[]) {
         JoinAnswer::Joined(_) => {
             assert_eq!(client.call(Body::LeaveRoom(pb::LeaveRoom {})), 0);
-            0
+            at
         }
         JoinAnswer::Redirect(redirect) => fleet
             .index_of(&redirect.address)
@@ -174,7 +176,7 @@ fn thirty_rooms_spread_over_three_nodes() {
     let mut per_node = [0; 3];
     let mut homes = Vec::new();
     for room in FIRST..FIRST + 30 {
-        let home = home_of(&fleet, &mut client, room);
+        let home = home_of(&fleet, &mut client, 0, room);
         per_node[home] += 1;
         homes.push((room, fleet.nodes[home].name.clone()));
     }
@@ -202,7 +204,7 @@ fn kill_9_of_a_home_moves_its_rooms_to_live_nodes() {
     let mut fleet = fleet();
     let (mut client, _) = TestClient::login(fleet.nodes[0].mcu.addr, "teacher", "teacher");
     let homes: Vec<(u32, usize)> = (FIRST..FIRST + 12)
-        .map(|room| (room, home_of(&fleet, &mut client, room)))
+        .map(|room| (room, home_of(&fleet, &mut client, 0, room)))
         .collect();
     // The victim: node 1 or 2, whichever hosts more (node 0 keeps the observer's client).
     let count = |n| homes.iter().filter(|(_, h)| *h == n).count();
@@ -405,4 +407,79 @@ fn a_draining_node_takes_no_new_rooms_and_releases_empty_ones() {
     }
     let again = land(&fleet, drained, "class8", LESSON, Duration::from_secs(5));
     assert_ne!(again.addr, teacher.addr);
+    // The operator's way: the admin action.
+    let other = (drained + 1) % 3;
+    let admin = AdminClient::login(fleet.nodes[other].admin);
+    assert_eq!(admin.post_json("/api/cluster/drain")["draining"], true);
+}
+
+/// (p50, p99) in milliseconds.
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort();
+    let at =
+        |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1e3;
+    (at(0.5), at(0.99))
+}
+
+/// The figures of docs/CLUSTER.md, with the default heartbeat (1 s) and lease (4 s):
+/// `cargo test -p conference-mcu --test cluster -- --ignored --nocapture figures`
+#[test]
+#[ignore]
+fn figures_join_with_and_without_a_redirect_and_failover_time() {
+    let timing = FleetTiming {
+        heartbeat_ms: 1000,
+        lease_ms: 4000,
+    };
+    let fleet = TestFleet::start_with(
+        &config(),
+        3,
+        3,
+        env!("CARGO_BIN_EXE_conference-mcu").into(),
+        timing,
+    );
+    let teacher = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
+    let home = fleet.index_of(&teacher.addr.to_string()).unwrap();
+    let other = (home + 1) % 3;
+    let (mut direct, mut redirected) = (Vec::new(), Vec::new());
+    for _ in 0..100 {
+        let started = Instant::now();
+        let landed =
+            join_following(fleet.nodes[home].mcu.addr, "class1", "class1", LESSON).unwrap();
+        direct.push(started.elapsed());
+        assert_eq!(landed.hops, 0);
+        drop(landed);
+        let started = Instant::now();
+        let landed =
+            join_following(fleet.nodes[other].mcu.addr, "class2", "class2", LESSON).unwrap();
+        redirected.push(started.elapsed());
+        assert_eq!(landed.hops, 1);
+    }
+    eprintln!(
+        "login + join, at the home: p50/p99 {:.2?} ms",
+        percentiles(direct)
+    );
+    eprintln!(
+        "login + join, redirected:  p50/p99 {:.2?} ms",
+        percentiles(redirected)
+    );
+    // Failover: rooms of a killed node, seen re-placed by a live node (no join asked).
+    let (mut client, _) = TestClient::login(fleet.nodes[other].mcu.addr, "class3", "class3");
+    let rooms: Vec<u32> = (FIRST..FIRST + 12)
+        .filter(|&room| home_of(&fleet, &mut client, other, room) == home)
+        .collect();
+    let victim = fleet.nodes[home].name.clone();
+    let started = Instant::now();
+    signal(fleet.nodes[home].mcu.pid(), libc::SIGKILL);
+    while rooms
+        .iter()
+        .any(|&room| fleet.home_seen_by(other, room).is_none_or(|h| h == victim))
+    {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "{} rooms re-placed {} ms after kill -9 of their home",
+        rooms.len(),
+        started.elapsed().as_millis()
+    );
 }

@@ -49,7 +49,17 @@ impl TestFleet {
     /// `config` (plus the operator), started by `binary`; returns once every node sees every
     /// node alive.
     pub fn start(config: &TestConfig, mcus: usize, nats: usize, binary: PathBuf) -> TestFleet {
-        let timing = FleetTiming::default();
+        TestFleet::start_with(config, mcus, nats, binary, FleetTiming::default())
+    }
+
+    /// [`TestFleet::start`] with other heartbeat and lease intervals.
+    pub fn start_with(
+        config: &TestConfig,
+        mcus: usize,
+        nats: usize,
+        binary: PathBuf,
+        timing: FleetTiming,
+    ) -> TestFleet {
         let nats = NatsCluster::start(nats);
         let nodes = (0..mcus)
             .map(|i| {

@@ -49,10 +49,13 @@ impl Fleet {
             state.view.rooms.get(&room).cloned()
         };
         if let Some(claims) = self.valid_token(token, user, room)
-            && cached.as_ref().is_none_or(|p| p.revision <= claims.epoch)
+            && cached
+                .as_ref()
+                .is_none_or(|p| p.revision <= claims.revision)
+            && self.lease_held(now)
         {
             // The placing node sent the client here: trust it over a view that may lag.
-            self.admitted(room, claims.epoch);
+            self.admitted(room, claims.revision);
             return Admit::Local;
         }
         match cached {
@@ -113,7 +116,7 @@ impl Fleet {
             room,
             user,
             node: home.name.clone(),
-            epoch: revision,
+            revision,
             expires_unix_ms,
         };
         tracing::debug!(room, user, home = %home.name, "join redirected");

@@ -1,7 +1,7 @@
-//! Redirect tokens: who may join which room on which node, under which placement epoch,
+//! Redirect tokens: who may join which room on which node, under which placement (its KV revision),
 //! until when — signed with the fleet's key (HMAC-SHA256), opaque to clients.
 //!
-//! Layout: `1 | expires_unix_ms u64 | epoch u64 | room u32 | user u32 | node | mac[32]`
+//! Layout: `1 | expires_unix_ms u64 | revision u64 | room u32 | user u32 | node | mac[32]`
 //! (big-endian; the node name fills the bytes between the user and the MAC).
 
 use hmac::{Hmac, Mac};
@@ -16,7 +16,8 @@ pub struct Claims {
     pub room: u32,
     pub user: u32,
     pub node: String,
-    pub epoch: u64,
+    /// The KV revision of the placement the token was issued under.
+    pub revision: u64,
     pub expires_unix_ms: u64,
 }
 
@@ -28,7 +29,7 @@ pub fn sign(key: &[u8], claims: &Claims) -> Vec<u8> {
     let mut token = Vec::with_capacity(FIXED + claims.node.len() + MAC_LEN);
     token.push(VERSION);
     token.extend_from_slice(&claims.expires_unix_ms.to_be_bytes());
-    token.extend_from_slice(&claims.epoch.to_be_bytes());
+    token.extend_from_slice(&claims.revision.to_be_bytes());
     token.extend_from_slice(&claims.room.to_be_bytes());
     token.extend_from_slice(&claims.user.to_be_bytes());
     token.extend_from_slice(claims.node.as_bytes());
@@ -52,7 +53,7 @@ pub fn verify(key: &[u8], token: &[u8], now_unix_ms: u64) -> Option<Claims> {
     let u32_at = |at: usize| u32::from_be_bytes(signed[at..at + 4].try_into().expect("4 bytes"));
     let claims = Claims {
         expires_unix_ms: u64_at(1),
-        epoch: u64_at(9),
+        revision: u64_at(9),
         room: u32_at(17),
         user: u32_at(21),
         node: String::from_utf8(signed[FIXED..].to_vec()).ok()?,
@@ -69,7 +70,7 @@ mod tests {
             room: 1001,
             user: 10002,
             node: "mcu-b".into(),
-            epoch: 7,
+            revision: 7,
             expires_unix_ms: 2_000,
         }
     }
