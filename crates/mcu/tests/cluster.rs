@@ -257,6 +257,35 @@ fn kill_9_of_a_home_moves_its_rooms_to_live_nodes() {
 }
 
 #[test]
+fn a_stopped_node_hands_its_rooms_over_at_once() {
+    let mut fleet = fleet();
+    let mut teacher = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
+    let home = fleet.index_of(&teacher.addr.to_string()).unwrap();
+    let stopped = Instant::now();
+    let status = fleet.nodes[home].mcu.terminate(Duration::from_secs(10));
+    assert!(status.is_some_and(|s| s.success()), "SIGTERM: {status:?}");
+    assert_eq!(
+        teacher.client.wait_closed(Duration::from_secs(5)),
+        Some(ErrorCode::ServerStoped.code())
+    );
+    // No lease to wait for: the placement went with the node.
+    let back = land(
+        &fleet,
+        (home + 1) % 3,
+        "teacher",
+        LESSON,
+        Duration::from_secs(5),
+    );
+    assert_ne!(back.addr, teacher.addr);
+    assert!(
+        stopped.elapsed() < Duration::from_millis(fleet.timing.lease_ms),
+        "took {:?}",
+        stopped.elapsed()
+    );
+    fleet.nodes.remove(home);
+}
+
+#[test]
 fn a_home_frozen_past_its_lease_closes_its_stale_clients() {
     let fleet = fleet();
     let mut lesson = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
