@@ -154,6 +154,15 @@ fn every_node_sends_a_join_to_the_one_home_and_checks_tokens() {
             JoinAnswer::Refused(code) => panic!("node {i} refused: {code:#x}"),
         }
     }
+    let metrics = AdminClient::login(fleet.nodes[home].admin).get_text("/metrics");
+    assert!(
+        metrics.contains("conference_cluster_lease_held 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("conference_cluster_rooms_homed 1"),
+        "{metrics}"
+    );
     // A token opens the named node only: shown to another node, or altered, it is a plain
     // join there (redirected again).
     let (from, user, redirect) = redirect.expect("two nodes redirect");
@@ -167,6 +176,12 @@ fn every_node_sends_a_join_to_the_one_home_and_checks_tokens() {
             other => panic!("node {other:?} took a token that names another node"),
         }
     }
+    let metrics = AdminClient::login(fleet.nodes[other].admin).get_text("/metrics");
+    let redirects = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("conference_cluster_joins_total{outcome=\"redirect\"} "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(redirects >= Some(3), "{metrics}");
 }
 
 #[test]

@@ -246,6 +246,12 @@ impl AdminClient {
         AdminClient { addr, cookie, csrf }
     }
 
+    pub fn get_text(&self, path: &str) -> String {
+        let (status, _, body) = http(self.addr, "GET", path, &[("Cookie", &self.cookie)], "");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
+    }
+
     pub fn get_json(&self, path: &str) -> serde_json::Value {
         let (status, _, body) = http(self.addr, "GET", path, &[("Cookie", &self.cookie)], "");
         assert_eq!(status, 200, "GET {path}: {body}");

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use conference_proto::{ErrorCode, pb};
 
 use super::kv::{self, Cas};
+use super::metrics::Counters;
 use super::placement::{self, NodeRecord, Placed, Placement};
 use super::token::{self, Claims};
 use super::{Fleet, random_below, unix_ms};
@@ -183,6 +184,7 @@ impl Fleet {
             };
             match written {
                 Cas::Done(revision) => {
+                    Counters::add(&self.counters.placed);
                     tracing::info!(room, home = %placement.home, epoch, "room placed");
                     return self.route(
                         user,
@@ -281,8 +283,13 @@ impl Fleet {
             .await
             .unwrap_or(UNAVAILABLE);
         let Admit::Answer { code, redirect } = admit else {
+            Counters::add(&self.counters.joins_local);
             return None;
         };
+        match redirect {
+            Some(_) => Counters::add(&self.counters.redirects),
+            None => Counters::add(&self.counters.refused),
+        }
         let message = pb::ServerMessage::response(
             request_id,
             code.code(),

@@ -8,7 +8,7 @@
 //! - [`token`]: redirect tokens (HMAC-SHA256).
 //! - `gate`: the join path (from the connection task, beside the room core).
 //! - `node`: heartbeats, watches, re-placement of dead nodes' rooms, drain, eviction.
-//! - `load`: this process's CPU, for the heartbeat.
+//! - `load`: this process's CPU, for the heartbeat; `metrics`: the `/metrics` series.
 //!
 //! The room core stays unaware of the fleet: it only gets `Input::Evict` when another node
 //! took over one of its rooms.
@@ -17,6 +17,7 @@ pub mod config;
 mod gate;
 pub mod kv;
 mod load;
+mod metrics;
 mod node;
 pub mod placement;
 pub mod token;
@@ -47,6 +48,7 @@ pub struct Fleet {
     /// Weak: the hub ends at shutdown although the node's tasks still run.
     hub: mpsc::WeakSender<HubMsg>,
     stats: Arc<MediaStats>,
+    counters: metrics::Counters,
 }
 
 #[derive(Default)]
@@ -96,6 +98,7 @@ impl Fleet {
             draining: AtomicBool::new(false),
             hub: hub.downgrade(),
             stats,
+            counters: metrics::Counters::default(),
         });
         // Registered now: SIGUSR1's default action would end the process.
         let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::kv::{self, Cas, Stores};
 use super::load::Meter;
+use super::metrics::Counters;
 use super::placement::{NodeRecord, Placement};
 use super::{Fleet, State};
 use crate::room::{Input, RoomId};
@@ -221,6 +222,7 @@ impl Fleet {
             match kv::update_placement(stores, room, &placement, revision).await {
                 Cas::Done(_) => {
                     moved += 1;
+                    Counters::add(&self.counters.replaced);
                     tracing::info!(room, dead = %home, home = %target.name, epoch = epoch + 1, "room re-placed: its home's heartbeat expired");
                 }
                 Cas::Conflict => {}
@@ -262,6 +264,7 @@ impl Fleet {
         };
         for (room, revision) in empty {
             if let Cas::Done(_) = kv::release_placement(stores, room, revision).await {
+                Counters::add(&self.counters.released);
                 self.state.lock().admitted.remove(&room);
                 tracing::info!(room, "draining: empty room released");
             }
@@ -293,6 +296,7 @@ impl Fleet {
             return;
         };
         for room in stale {
+            Counters::add(&self.counters.evicted);
             tracing::warn!(
                 room,
                 "the fleet moved this room to another node: closing its clients here"

@@ -859,6 +859,9 @@ fn metrics(state: &AdminState, snap: &Snapshot) -> String {
             .map(|(status, n)| format!("{{status=\"{status}\"}} {n}"))
             .collect::<Vec<_>>(),
     );
+    if let Some(fleet) = &state.fleet {
+        fleet.metrics(&mut out);
+    }
     process_metrics(&mut out, state.started);
     out
 }
