@@ -474,8 +474,9 @@ impl Connection<'_> {
         let (request_id, body) = decode_client(&frame)
             .map_err(|err| End::Violation(ErrorCode::MsgErr, err.to_string()))?;
         if let (Some(fleet), Body::JoinRoom(join)) = (&self.shared.fleet, &body)
-            && let Some(answer) =
-                (fleet.gate_join(self.user, request_id, join.room_id, &frame)).await
+            && let Some(answer) = fleet
+                .gate_join(self.user, request_id, join.room_id, &frame)
+                .await
         {
             // Homed elsewhere (a redirect) or unplaceable now (docs/CLUSTER.md).
             let _ = self.out.push_control(answer);
