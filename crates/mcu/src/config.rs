@@ -29,6 +29,8 @@ pub struct ConfigFile {
     pub tls: TlsSection,
     #[serde(default)]
     pub login: LoginSection,
+    #[serde(default)]
+    pub cluster: crate::cluster::ClusterSection,
 }
 
 /// `[tls]`: TLS 1.3 on the client port, next to plain connections unless `require`
@@ -241,6 +243,8 @@ pub struct Config {
     pub admin: AdminSection,
     pub tls: TlsSection,
     pub login: LoginSection,
+    /// `[cluster]` (docs/CLUSTER.md); read at start only.
+    pub cluster: crate::cluster::ClusterSection,
 }
 
 /// The first user id the MCU assigns: above any roster position (`MAX_ROOM_USERS`), so that
@@ -302,6 +306,7 @@ impl Config {
     }
 
     pub fn from_file(file: ConfigFile) -> anyhow::Result<Config> {
+        file.cluster.validate()?;
         if !(50..=60_000).contains(&file.server.heartbeat_ms) {
             bail!("server.heartbeat_ms must be within 50..=60000");
         }
@@ -368,6 +373,7 @@ impl Config {
             admin: file.admin,
             tls: file.tls,
             login: file.login,
+            cluster: file.cluster,
         })
     }
 
@@ -403,6 +409,7 @@ impl Config {
             admin: AdminSection::default(),
             tls: TlsSection::default(),
             login: LoginSection::default(),
+            cluster: Default::default(),
         })
     }
 }

@@ -45,6 +45,10 @@ struct Cli {
     /// Off unless this or the config sets it (docs/OPERATIONS.md).
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
+    /// Join a fleet of MCUs: NATS servers, comma-separated (`nats://host:port,...`);
+    /// overrides `[cluster] nats` (docs/CLUSTER.md).
+    #[arg(long, value_name = "URLS", value_delimiter = ',')]
+    cluster: Vec<String>,
     /// Log line format on stderr: `text` (default) or `json` (one object per line).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -146,7 +150,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             "cannot fix the allocator's mmap threshold: idle memory may grow after logins"
         );
     }
-    let config = match &cli.config {
+    let mut config = match &cli.config {
         Some(path) => Config::load(path)?,
         None => {
             if !cli.listen.ip().is_loopback() {
@@ -159,6 +163,9 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             Config::demo()?
         }
     };
+    if !cli.cluster.is_empty() {
+        config.cluster.nats = cli.cluster.clone();
+    }
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }

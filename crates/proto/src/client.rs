@@ -263,11 +263,22 @@ impl ClientConn {
     /// `NotLoginErr` before the login is over or after the close. While the session is
     /// suspended the request waits for the resume (its deadline runs).
     pub fn request(&mut self, body: Body, now: Instant) -> Result<u32, ErrorCode> {
+        self.request_with_token(body, Bytes::new(), now)
+    }
+
+    /// [`request`](Self::request) carrying a fleet redirect's token (a `JoinRoom` that
+    /// follows a redirect, docs/PROTOCOL.md §9).
+    pub fn request_with_token(
+        &mut self,
+        body: Body,
+        redirect_token: Bytes,
+        now: Instant,
+    ) -> Result<u32, ErrorCode> {
         if !self.is_ready() && !self.is_suspended() {
             return Err(ErrorCode::NotLoginErr);
         }
         let id = self.allocate_id();
-        self.queue_sequenced(id, body);
+        self.queue_sequenced(id, body, redirect_token);
         if self.is_closed() {
             // The replay buffer overflowed and ended the session.
             return Err(ErrorCode::NetworkException);
@@ -291,7 +302,7 @@ impl ClientConn {
     /// The `StreamDemand` of `seq` is applied: acknowledge it.
     pub fn demand_applied(&mut self, seq: u32) {
         if self.is_ready() || self.is_suspended() {
-            self.queue_sequenced(0, Body::DemandAck(pb::DemandAck { seq }));
+            self.queue_sequenced(0, Body::DemandAck(pb::DemandAck { seq }), Bytes::new());
         }
     }
 
@@ -496,9 +507,10 @@ impl ClientConn {
 
     /// A request or `DemandAck`: numbered and kept until acknowledged when the session is
     /// resumable, sent at once while the link is up.
-    fn queue_sequenced(&mut self, id: u32, body: Body) {
+    fn queue_sequenced(&mut self, id: u32, body: Body, redirect_token: Bytes) {
         let mut message = pb::ClientMessage::request(id, body);
         message.ack = self.received;
+        message.redirect_token = redirect_token;
         if self.resumption.is_none() {
             self.tx.push_back(encode_control(&message));
             return;

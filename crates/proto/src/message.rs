@@ -157,8 +157,7 @@ impl pb::ClientMessage {
         pb::ClientMessage {
             request_id,
             body: Some(body),
-            seq: 0,
-            ack: 0,
+            ..Default::default()
         }
     }
 }

@@ -156,10 +156,18 @@ impl TestClient {
     /// Sends a request without waiting; returns its id (0, never answered, when the
     /// connection is not logged in).
     pub fn send_request(&mut self, body: Body) -> u32 {
+        self.send_request_with_token(body, &[])
+    }
+
+    /// [`send_request`](Self::send_request) carrying a fleet redirect's token.
+    pub fn send_request_with_token(&mut self, body: Body, redirect_token: &[u8]) -> u32 {
         let Some(conn) = self.conn.as_mut() else {
             return 0;
         };
-        let id = conn.request(body, Instant::now()).unwrap_or(0);
+        let token = bytes::Bytes::copy_from_slice(redirect_token);
+        let id = conn
+            .request_with_token(body, token, Instant::now())
+            .unwrap_or(0);
         self.flush(false);
         id
     }

@@ -6,10 +6,13 @@
 //! - [`client::TestClient`]: a small blocking client driving `ClientConn`, with a raw escape
 //!   hatch for hostile input ([`client::raw`]).
 //! - [`child::ChildProcess`]: every child process of a test or tool (killed and reaped on drop).
+//! - [`nats`], [`fleet`]: a NATS cluster and a fleet of MCUs on it, redirect-following joins.
 //! - [`proxy`]: a recording TCP proxy and a TLS man in the middle; [`pki`]: test certificates.
 
 pub mod child;
 pub mod client;
+pub mod fleet;
+pub mod nats;
 pub mod pki;
 mod process;
 pub mod proxy;

@@ -97,6 +97,9 @@ pub enum Input {
     /// A reread configuration: rooms added, changed and removed (users of a removed room
     /// get `ROOM_EXIT` with `retCode_RoomClosed`), accounts replaced.
     Reload(Box<Config>),
+    /// The fleet moved `room` to another node: its users here get `ROOM_EXIT` and `Bye`
+    /// with `code` and are closed (docs/CLUSTER.md).
+    Evict { room: RoomId, code: ErrorCode },
 }
 
 /// What a resumable login is told beside its user id.
@@ -290,6 +293,7 @@ impl Core {
             Input::Reload(config) => self.reload(&config),
             Input::AdminCloseRoom { room } => self.admin_close_room(room),
             Input::AdminNotice { room, text, color } => self.admin_notice(room, text, color),
+            Input::Evict { room, code } => self.evict_room(room, code),
         }
         self.outbox.demand_raised.clear();
         self.release_held(now);

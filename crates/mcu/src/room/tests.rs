@@ -49,6 +49,7 @@ fn config() -> Config {
         admin: Default::default(),
         tls: Default::default(),
         login: Default::default(),
+        cluster: Default::default(),
         server_name: "test".into(),
         heartbeat_ms: 1000,
         max_connections: 100,

@@ -102,6 +102,8 @@ pub struct AdminState {
     started: Instant,
     /// Per sender and stream type: (frames/s, kbit/s) over the last second (see `sample`).
     rates: Mutex<HashMap<u32, [(f64, f64); 4]>>,
+    /// This node's fleet (`/api/cluster`), if it is in one.
+    fleet: Option<Arc<crate::cluster::Fleet>>,
 }
 
 const SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
@@ -115,6 +117,7 @@ impl AdminState {
         counters: Arc<Counters>,
         accounts: Vec<AdminAccount>,
         reload: mpsc::Sender<ReloadReply>,
+        fleet: Option<Arc<crate::cluster::Fleet>>,
     ) -> Self {
         AdminState {
             hub,
@@ -126,6 +129,7 @@ impl AdminState {
             throttle_until: Mutex::new(Instant::now()),
             started: Instant::now(),
             rates: Mutex::new(HashMap::new()),
+            fleet,
         }
     }
 
@@ -436,6 +440,21 @@ async fn route(request: &Request, state: &AdminState) -> Response {
             }
         }
         ("POST", ["api", "login"]) => login(request, state),
+        // The fleet as this node sees it; drain: no new rooms, rooms released as they empty
+        // (docs/CLUSTER.md).
+        ("GET", ["api", "cluster"]) | ("POST", ["api", "cluster", "drain"]) => {
+            let action = request.method == "POST";
+            if let Err(response) = authorised(request, state, action) {
+                return response;
+            }
+            let Some(fleet) = &state.fleet else {
+                return Response::text(404, "this MCU is not in a fleet");
+            };
+            if action {
+                fleet.drain();
+            }
+            Response::json(200, &fleet.status())
+        }
         ("POST", ["api", "reload"]) => {
             if let Err(response) = authorised(request, state, true) {
                 return response;
@@ -839,6 +858,9 @@ fn metrics(state: &AdminState, snap: &Snapshot) -> String {
             .map(|(status, n)| format!("{{status=\"{status}\"}} {n}"))
             .collect::<Vec<_>>(),
     );
+    if let Some(fleet) = &state.fleet {
+        fleet.metrics(&mut out);
+    }
     process_metrics(&mut out, state.started);
     out
 }

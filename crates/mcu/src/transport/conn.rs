@@ -105,6 +105,7 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, conn: ConnId, shared: Arc<
         peer,
         binding,
         login_deadline,
+        user: 0,
     };
     let end = conn_state.serve(&mut routes_rx).await;
     let session = conn_state.session;
@@ -235,6 +236,8 @@ struct Connection<'a> {
     forwarder: Forwarder,
     /// The whole login (TLS handshake included) must be over by then.
     login_deadline: Instant,
+    /// The account, once logged in (the fleet's redirect tokens name it).
+    user: crate::room::UserId,
 }
 
 impl Connection<'_> {
@@ -380,6 +383,7 @@ impl Connection<'_> {
         tracing::info!(conn = self.conn, user, username, client = %hello.client_name, tls, "logged in");
         self.count(&self.shared.counters.logins_accepted);
         self.forwarder.set_sender_withholds(hello.stream_demand);
+        self.user = user;
         let mut login = Input::Login {
             conn: self.conn,
             request_id: auth_id,
@@ -658,6 +662,22 @@ impl Connection<'_> {
             self.seen = self.seen.max(message.seq);
         }
         let (request_id, body) = (message.request_id, message.body);
+        if let (Some(fleet), Body::JoinRoom(join)) = (&self.shared.fleet, &body)
+            && let Some(answer) = fleet
+                .gate_join(self.user, request_id, join.room_id, &frame)
+                .await
+        {
+            // Homed elsewhere (a redirect) or unplaceable now (docs/CLUSTER.md): answered in
+            // the session's order (and sequence, for a resumable one) through the hub.
+            self.to_hub_msg(HubMsg::Reply {
+                session: self.session,
+                link: self.conn,
+                seq: message.seq,
+                frame: answer,
+            })
+            .await?;
+            return Ok(None);
+        }
         match body {
             Body::Pong(pong) if self.resume.is_some() && pong.sent > self.seen => {
                 // Sent before this Pong and never came: the link lost it (a resume replays it).

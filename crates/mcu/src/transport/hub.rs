@@ -33,6 +33,14 @@ pub enum HubMsg {
         seq: u64,
         input: Input,
     },
+    /// An answer the transport made itself (the fleet's redirect of a `JoinRoom`), sent in
+    /// the session's order and sequence like the core's, its request's `seq` counted.
+    Reply {
+        session: ConnId,
+        link: ConnId,
+        seq: u64,
+        frame: bytes::Bytes,
+    },
     /// A login that asked to be resumable: the session keeps `state` (its token is findable).
     ResumableLogin {
         input: Input,
@@ -184,31 +192,23 @@ impl Hub {
                 seq,
                 input,
             } => {
-                let Some(entry) = self.conns.get(&session) else {
-                    return;
-                };
-                if entry.link != link || !entry.attached {
-                    return;
+                if self.accept_from_link(session, link, seq) {
+                    self.input(input);
                 }
-                if seq != 0
-                    && let Some(state) = &entry.resume
-                {
-                    match state.accept(seq) {
-                        Accept::New => {}
-                        Accept::Seen => return,
-                        Accept::Gap => {
-                            // The link lost a message: give it up, the resume replays it.
-                            tracing::warn!(
-                                session,
-                                seq,
-                                "a client message is missing: the link is given up"
-                            );
-                            entry.out.abort();
-                            return self.link_down(session, link, true);
-                        }
-                    }
+            }
+            HubMsg::Reply {
+                session,
+                link,
+                seq,
+                frame,
+            } => {
+                if self.accept_from_link(session, link, seq) {
+                    self.outputs.push(Output::Send {
+                        conn: session,
+                        frame,
+                    });
+                    self.apply_outputs();
                 }
-                self.input(input);
             }
             HubMsg::ResumableLogin { input, state } => {
                 if let Input::Login { conn, .. } = &input
@@ -345,11 +345,49 @@ impl Hub {
         Some(entry)
     }
 
+    /// Whether a message of `link` for `session` is to be handled: the link still carries
+    /// the session, and a sequenced message (`seq` ≠ 0) is the next one. A message seen
+    /// before (replayed across a cut) is skipped; one after a gap gives the link up (the
+    /// resume replays what it lost).
+    fn accept_from_link(&mut self, session: ConnId, link: ConnId, seq: u64) -> bool {
+        let Some(entry) = self.conns.get(&session) else {
+            return false;
+        };
+        if entry.link != link || !entry.attached {
+            return false;
+        }
+        let Some(state) = entry.resume.as_ref().filter(|_| seq != 0) else {
+            return true;
+        };
+        match state.accept(seq) {
+            Accept::New => true,
+            Accept::Seen => false,
+            Accept::Gap => {
+                tracing::warn!(
+                    session,
+                    seq,
+                    "a client message is missing: the link is given up"
+                );
+                entry.out.abort();
+                self.link_down(session, link, true);
+                false
+            }
+        }
+    }
+
     fn input(&mut self, input: Input) {
-        let mut pending = vec![input];
-        while let Some(input) = pending.pop() {
-            self.core.handle(Now::system(), input, &mut self.outputs);
+        self.core.handle(Now::system(), input, &mut self.outputs);
+        self.apply_outputs();
+    }
+
+    /// Applies what the core (or the transport) produced, and what that causes in turn.
+    fn apply_outputs(&mut self) {
+        loop {
             let outputs = std::mem::take(&mut self.outputs);
+            if outputs.is_empty() {
+                return;
+            }
+            let mut overflowed = Vec::new();
             for output in outputs {
                 if let Some(conn) = self.apply(output) {
                     // The client does not read its control messages: cut it off.
@@ -357,8 +395,12 @@ impl Hub {
                     if let Some(entry) = self.forget(conn) {
                         entry.out.abort();
                     }
-                    pending.push(Input::Disconnected { conn });
+                    overflowed.push(conn);
                 }
+            }
+            for conn in overflowed {
+                let input = Input::Disconnected { conn };
+                self.core.handle(Now::system(), input, &mut self.outputs);
             }
         }
     }

@@ -5,7 +5,7 @@ pub mod admin;
 mod conn;
 mod credentials;
 pub mod forward;
-mod hub;
+pub(crate) mod hub;
 pub mod queue;
 mod resume;
 mod socket;
@@ -58,6 +58,8 @@ pub(crate) struct Shared {
     throttle: parking_lot::Mutex<throttle::LoginThrottle>,
     /// Replaced on reload (a renewed certificate needs no restart).
     tls: parking_lot::RwLock<tls::TlsServer>,
+    /// This node's fleet, with `[cluster]` / `--cluster` (docs/CLUSTER.md).
+    fleet: Option<Arc<crate::cluster::Fleet>>,
 }
 
 /// Serves `listener` until `shutdown` resolves; then every client is told
@@ -84,6 +86,14 @@ pub async fn serve_with_admin(
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let core = Core::new(&config, options.limits.clone());
     let hub = tokio::spawn(Hub::new(core, stats.clone()).run(hub_rx));
+    let fleet = crate::cluster::Fleet::start(
+        &config.cluster,
+        listener.local_addr()?,
+        config.max_connections,
+        config.rooms.iter().map(|room| room.id),
+        &hub_tx,
+        stats.clone(),
+    )?;
     let shared = Arc::new(Shared {
         hub: hub_tx.clone(),
         credentials: parking_lot::RwLock::new(Arc::new(Credentials::new(&config.accounts))),
@@ -93,6 +103,7 @@ pub async fn serve_with_admin(
         heartbeat: Duration::from_millis(u64::from(config.heartbeat_ms)),
         throttle: parking_lot::Mutex::new(throttle::LoginThrottle::new(config.login.policy())),
         tls: parking_lot::RwLock::new(tls::TlsServer::load(&config.tls)?),
+        fleet: fleet.clone(),
     });
     let (reload_tx, mut reload_rx) = mpsc::channel::<admin::ReloadReply>(4);
     let admin_state = Arc::new(admin::AdminState::new(
@@ -101,6 +112,7 @@ pub async fn serve_with_admin(
         counters.clone(),
         config.admin.accounts.clone(),
         reload_tx,
+        fleet.clone(),
     ));
     let admin_task =
         admin.map(|listener| tokio::spawn(admin::serve(listener, admin_state.clone())));
@@ -155,6 +167,9 @@ pub async fn serve_with_admin(
     let (done_tx, done_rx) = oneshot::channel();
     if hub_tx.send(HubMsg::Shutdown(done_tx)).await.is_ok() {
         let _ = done_rx.await;
+    }
+    if let Some(fleet) = &fleet {
+        fleet.leave().await;
     }
     let drained = tokio::time::timeout(Duration::from_secs(5), async {
         while tasks.join_next().await.is_some() {}

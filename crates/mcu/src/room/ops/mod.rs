@@ -2,6 +2,7 @@
 //! changes nothing and emits nothing but its response. One file per group of operations;
 //! this one holds the helpers they share.
 
+mod fleet;
 mod invites;
 mod messages;
 mod presence;
