@@ -45,7 +45,7 @@ fn summaries(client: &Client) -> Vec<String> {
 
 fn key_frame(seq: u16) -> MediaHeader {
     MediaHeader {
-        key_frame: u16::from(seq % 4 == 0),
+        key_frame: u16::from(seq.is_multiple_of(4)),
         frame_seq: 3,
         timestamp: u64::from(seq) * 40,
         ..Default::default()

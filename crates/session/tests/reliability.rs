@@ -111,7 +111,7 @@ fn trial(mcu: &McuProcess, room: u32, index: usize, cut: Duration, delay: Durati
             let mut frame = 0u64;
             while running.load(Ordering::Relaxed) {
                 let header = MediaHeader {
-                    key_frame: u16::from(frame % 25 == 0),
+                    key_frame: u16::from(frame.is_multiple_of(25)),
                     frame_seq: 3,
                     timestamp: frame * 40,
                     ..Default::default()

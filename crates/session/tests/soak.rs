@@ -261,7 +261,7 @@ fn a_lesson_survives_repeated_cuts_with_nothing_lost_or_doubled() {
         // Media: the teacher's video, the classes' audio.
         frame += 1;
         let header = MediaHeader {
-            key_frame: u16::from(frame % 10 == 0),
+            key_frame: u16::from(frame.is_multiple_of(10)),
             frame_seq: 3,
             timestamp: frame,
             ..Default::default()

@@ -272,9 +272,11 @@ impl Core {
                 conn,
                 request_id,
                 user,
-                stream_demand,
-                scram_final,
-                resume,
+                ops::LoginOptions {
+                    stream_demand,
+                    scram_final,
+                    resume,
+                },
             ),
             Input::Request {
                 conn,

@@ -560,7 +560,7 @@ impl Connection<'_> {
     }
 
     /// An input of the session this link carries (`seq` 0: not sequenced).
-    async fn from_link(&self, seq: u64, input: Input) -> Result<(), End> {
+    async fn session_input(&self, seq: u64, input: Input) -> Result<(), End> {
         self.to_hub_msg(HubMsg::FromLink {
             session: self.session,
             link: self.conn,
@@ -625,7 +625,7 @@ impl Connection<'_> {
                     let status = meter.status(now.into_std(), heartbeat);
                     if status != reported {
                         reported = status;
-                        self.from_link(0, Input::Signal { conn: self.session, status }).await?;
+                        self.session_input(0, Input::Signal { conn: self.session, status }).await?;
                     }
                 }
                 filled = self.fill() => {
@@ -695,7 +695,7 @@ impl Connection<'_> {
                     request_id,
                     body,
                 };
-                self.from_link(message.seq, request).await?
+                self.session_input(message.seq, request).await?
             }
         }
         Ok(None)

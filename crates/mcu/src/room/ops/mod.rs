@@ -10,6 +10,8 @@ mod roles;
 mod session;
 mod streams;
 
+pub(in crate::room) use session::LoginOptions;
+
 use std::collections::BTreeSet;
 
 use conference_proto::message::StateId;

@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// What a login asked for and was granted besides the account.
+pub(in crate::room) struct LoginOptions {
+    pub stream_demand: bool,
+    pub scram_final: String,
+    pub resume: Option<super::super::ResumeGrant>,
+}
+
 impl Core {
     pub(in crate::room) fn login(
         &mut self,
@@ -9,10 +16,13 @@ impl Core {
         conn: ConnId,
         request_id: u32,
         user: UserId,
-        stream_demand: bool,
-        scram_final: String,
-        resume: Option<super::super::ResumeGrant>,
+        options: LoginOptions,
     ) {
+        let LoginOptions {
+            stream_demand,
+            scram_final,
+            resume,
+        } = options;
         if self.sessions.contains_key(&conn) {
             self.outbox
                 .respond(conn, request_id, Err(ErrorCode::ReloginedErr));
