@@ -24,6 +24,9 @@ use state::{Directory, Room};
 use crate::config::Config;
 use crate::ratelimit::TokenBucket;
 
+/// How often a room in its last second is checked for its end.
+const ROOM_END_POLL: Duration = Duration::from_millis(100);
+
 /// Transport-assigned connection id.
 pub type ConnId = u64;
 pub type UserId = u32;
@@ -79,7 +82,8 @@ pub enum Input {
     Suspended { conn: ConnId },
     /// The suspended session is on a new link (the transport has replayed what it missed).
     Resumed { conn: ConnId },
-    /// Periodic: flushes throttled LOOKED events, closes rooms past their end time.
+    /// At [`Core::poll_timeout`]: flushes throttled LOOKED events, releases held answers,
+    /// closes rooms past their end time, releases sessions suspended past the window.
     Tick,
     /// Server shutdown: every client is told, then closed.
     Shutdown,
@@ -357,6 +361,38 @@ impl Core {
     /// Number of logged-in connections.
     pub fn sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// When the core next has work of its own (a throttled LOOKED, an answer held for a
+    /// `DemandAck`, a room's end, a suspended session's window): the transport feeds it
+    /// `Input::Tick` then. `None`: nothing until the next input.
+    pub fn poll_timeout(&self, now: Now) -> Option<Instant> {
+        let looked = self.looked_pending.iter().map(|&(room, src, index)| {
+            self.rooms
+                .get(&room)
+                .and_then(|r| r.members.get(&src))
+                .and_then(|m| m.looked[index].last_sent)
+                .map_or(now.mono, |last| last + self.limits.looked_interval)
+        });
+        let held = self
+            .held
+            .iter()
+            .map(|held| held.since + self.limits.demand_ack_timeout);
+        let suspended = self
+            .sessions
+            .values()
+            .filter_map(|s| s.suspended_since)
+            .map(|since| since + self.resume_window);
+        // Room ends are in Unix seconds: polled every 100 ms in their last second.
+        let ends = self
+            .rooms
+            .values()
+            .filter(|r| r.spec.end_time != 0 && !r.members.is_empty())
+            .map(|r| {
+                let left = u64::try_from(r.spec.end_time - now.unix).unwrap_or(0);
+                now.mono + Duration::from_secs(left.saturating_sub(1)).max(ROOM_END_POLL)
+            });
+        looked.chain(held).chain(suspended).chain(ends).min()
     }
 
     /// Whether `conn` is logged in.

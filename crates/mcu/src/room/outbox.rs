@@ -23,7 +23,7 @@ pub enum Output {
     Send { conn: ConnId, frame: Bytes },
     /// Send `Bye{code}` after everything queued, then close. The core has forgotten the
     /// connection.
-    Close { conn: ConnId, code: u32 },
+    Close { conn: ConnId, code: ErrorCode },
     /// The complete forwarding table of a sender.
     Routes {
         conn: ConnId,
@@ -35,7 +35,8 @@ pub enum Output {
 /// An event to send: its id, result, subject (whose snapshot it carries) and extra.
 pub struct Ev {
     pub state: StateId,
-    pub result: u32,
+    /// The event's `result` (a number only on the wire).
+    pub result: Result<(), ErrorCode>,
     pub subject: Option<UserId>,
     pub extra: Option<pb::event::Extra>,
 }
@@ -44,13 +45,13 @@ impl Ev {
     pub fn new(state: StateId, subject: Option<UserId>) -> Ev {
         Ev {
             state,
-            result: 0,
+            result: Ok(()),
             subject,
             extra: None,
         }
     }
 
-    pub fn result(self, result: u32) -> Ev {
+    pub fn result(self, result: Result<(), ErrorCode>) -> Ev {
         Ev { result, ..self }
     }
 
@@ -139,7 +140,11 @@ impl Outbox {
             let frame = cache[slot]
                 .get_or_insert_with(|| {
                     let user = ev.subject.map(|s| user_info(dir, room, s, receiver));
-                    let mut event = pb::Event::new(ev.state, ev.result, user);
+                    let mut event = pb::Event::new(
+                        ev.state,
+                        conference_proto::codes::result_code(ev.result),
+                        user,
+                    );
                     event.extra = ev.extra.clone();
                     encode(&pb::ServerMessage::event(event))
                 })

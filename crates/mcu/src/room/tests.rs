@@ -130,7 +130,7 @@ impl World {
                     };
                     self.log.push((conn, got));
                 }
-                Output::Close { conn, code } => self.log.push((conn, Got::Close(code))),
+                Output::Close { conn, code } => self.log.push((conn, Got::Close(code.code()))),
                 Output::Routes {
                     conn,
                     user_id,
@@ -937,6 +937,34 @@ fn interactive_pairing() {
     let e = w.events(T);
     assert!(e.last().unwrap().user.is_none(), "cleared: no user");
     assert_eq!(w.subscribers(B, MediaType::Audio), Some(vec![]));
+}
+
+#[test]
+fn the_core_says_when_it_has_work_of_its_own() {
+    let mut w = World::classroom();
+    assert_eq!(
+        w.core.poll_timeout(w.now),
+        None,
+        "idle: nothing until an input"
+    );
+    assert_eq!(w.req(M, bcast(KVideo, A, true)), OK);
+    assert_eq!(w.req(B, subscribe(A, MediaType::VideoMajor, true)), OK);
+    w.advance(100);
+    assert_eq!(w.req(M, subscribe(A, MediaType::VideoMajor, true)), OK);
+    // The throttled LOOKED is due 500 ms after the first.
+    assert_eq!(
+        w.core.poll_timeout(w.now),
+        Some(w.now.mono + Duration::from_millis(400))
+    );
+    w.advance(400);
+    w.input(Input::Tick);
+    assert_eq!(w.core.poll_timeout(w.now), None);
+    // A suspended session: due when its window ends.
+    w.input(Input::Suspended { conn: B as ConnId });
+    assert_eq!(
+        w.core.poll_timeout(w.now),
+        Some(w.now.mono + Duration::from_secs(10))
+    );
 }
 
 #[test]

@@ -96,10 +96,7 @@ struct Entry {
 }
 
 pub fn bye(code: ErrorCode) -> bytes::Bytes {
-    bye_code(code.code())
-}
-
-fn bye_code(code: u32) -> bytes::Bytes {
+    let code = code.code();
     let message = pb::ServerMessage::of(pb::server_message::Body::Bye(pb::Bye { code }));
     conference_proto::frame::encode_control(&message)
 }
@@ -129,8 +126,6 @@ impl Hub {
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<HubMsg>) {
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut stats_tick = tokio::time::interval(Duration::from_secs(10));
         let mut last_dropped = (0, 0);
         loop {
@@ -139,7 +134,7 @@ impl Hub {
                     Some(message) => self.handle(message),
                     None => return,
                 },
-                _ = tick.tick() => self.input(Input::Tick),
+                () = sleep_until(self.core.poll_timeout(Now::system())) => self.input(Input::Tick),
                 _ = stats_tick.tick() => {
                     let dropped = (
                         self.stats.dropped_slow.load(Ordering::Relaxed),
@@ -432,7 +427,7 @@ impl Hub {
                 if let Some(entry) = self.forget(conn)
                     && entry.attached
                 {
-                    entry.out.close(Some(bye_code(code)));
+                    entry.out.close(Some(bye(code)));
                 }
                 None
             }
@@ -489,5 +484,13 @@ impl Hub {
             table.streams[index] = Some(Arc::from(subs));
         }
         table
+    }
+}
+
+/// Sleeps until `deadline`; forever without one.
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
     }
 }

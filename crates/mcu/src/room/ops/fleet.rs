@@ -56,7 +56,7 @@ mod tests {
                         exits.push(event.result);
                     }
                 }
-                Output::Close { conn: c, code } if *c == conn => close = Some(*code),
+                Output::Close { conn: c, code } if *c == conn => close = Some(code.code()),
                 _ => {}
             }
         }

@@ -71,7 +71,7 @@ impl Core {
             .get(&caller.conn)
             .and_then(|s| s.room)
             .ok_or(ErrorCode::NotLoginErr)?;
-        self.remove_member(room, caller.user, Some(0));
+        self.remove_member(room, caller.user, Some(Ok(())));
         self.flush(Some(room));
         Ok(())
     }
@@ -83,7 +83,7 @@ impl Core {
         &mut self,
         room_id: RoomId,
         user: UserId,
-        exit: Option<u32>,
+        exit: Option<Result<(), ErrorCode>>,
     ) {
         let Core {
             dir,
@@ -208,7 +208,7 @@ impl Core {
         if let Some(room) = rooms.get(&room_id) {
             outbox.all(dir, room, Ev::new(StateId::UserKicked, Some(target)));
         }
-        self.remove_member(room_id, target, Some(ErrorCode::KickOut.code()));
+        self.remove_member(room_id, target, Some(Err(ErrorCode::KickOut)));
     }
 }
 

@@ -137,7 +137,7 @@ impl Core {
             self.drop_session(conn, None);
             self.outbox.out.push(Output::Close {
                 conn,
-                code: ErrorCode::NvalidSessionErr.code(),
+                code: ErrorCode::NvalidSessionErr,
             });
         }
     }
@@ -150,7 +150,7 @@ impl Core {
         };
         let user = session.user;
         if let Some(room) = session.room {
-            self.remove_member(room, user, close.map(ErrorCode::code));
+            self.remove_member(room, user, close.map(Err));
             self.flush(Some(room));
         }
         self.sessions.remove(&conn);
@@ -158,10 +158,7 @@ impl Core {
             self.online.remove(&user);
         }
         if let Some(code) = close {
-            self.outbox.out.push(Output::Close {
-                conn,
-                code: code.code(),
-            });
+            self.outbox.out.push(Output::Close { conn, code });
         }
     }
 
@@ -174,7 +171,7 @@ impl Core {
             outbox,
             ..
         } = self;
-        let stopped = ErrorCode::ServerStoped.code();
+        let stopped = ErrorCode::ServerStoped;
         let mut conns: Vec<(ConnId, &Session)> = sessions.iter().map(|(c, s)| (*c, s)).collect();
         conns.sort_by_key(|(conn, _)| *conn);
         for (conn, session) in conns {
@@ -184,7 +181,7 @@ impl Core {
                     dir,
                     room,
                     session.user,
-                    Ev::new(StateId::RoomExit, user).result(stopped),
+                    Ev::new(StateId::RoomExit, user).result(Err(stopped)),
                 );
             }
             outbox.out.push(Output::Close {
@@ -280,7 +277,7 @@ impl Core {
         for room_id in expired {
             let users: Vec<UserId> = self.rooms[&room_id].members.keys().copied().collect();
             for user in users {
-                self.remove_member(room_id, user, Some(ErrorCode::RoomClosed.code()));
+                self.remove_member(room_id, user, Some(Err(ErrorCode::RoomClosed)));
             }
             self.flush(Some(room_id));
         }
@@ -295,7 +292,7 @@ impl Core {
         };
         let users: Vec<UserId> = room.members.keys().copied().collect();
         for user in users {
-            self.remove_member(room_id, user, Some(ErrorCode::RoomClosed.code()));
+            self.remove_member(room_id, user, Some(Err(ErrorCode::RoomClosed)));
         }
         self.flush(Some(room_id));
     }
@@ -311,7 +308,7 @@ impl Core {
         for room_id in removed {
             let users: Vec<UserId> = self.rooms[&room_id].members.keys().copied().collect();
             for user in users {
-                self.remove_member(room_id, user, Some(ErrorCode::RoomClosed.code()));
+                self.remove_member(room_id, user, Some(Err(ErrorCode::RoomClosed)));
             }
             self.flush(Some(room_id));
             self.rooms.remove(&room_id);
