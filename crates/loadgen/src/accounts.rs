@@ -6,9 +6,9 @@
 //! them all (the MCU's side of a SCRAM login is a few HMACs; each client computes the
 //! PBKDF2), so the figures are about media and rooms, not password hashing.
 
-use std::fmt::Write as _;
-
-use conference_mcu::config::MAX_ROOM_USERS;
+use conference_mcu::config::{
+    AccountEntry, GeneratedConfig, MAX_ROOM_USERS, RoomEntry, ServerSection,
+};
 use conference_mcu::password;
 use conference_proto::scram;
 
@@ -42,21 +42,36 @@ pub fn mcu_config(
     password: &str,
 ) -> anyhow::Result<String> {
     let hash = password::scram_verifier(password, scram::MIN_ITERATIONS);
-    let mut text = String::from("[server]\nname = \"conference-loadgen\"\n\n");
-    let mut account = |name: &str| {
-        let _ = writeln!(
-            text,
-            "[[account]]\nusername = \"{name}\"\npassword_hash = \"{hash}\"\n"
-        );
+    let account = |username: String| AccountEntry {
+        username,
+        nickname: None,
+        password_hash: hash.clone(),
+        chair: false,
+        id: None,
+    };
+    let room = |id: u32, name: String, creator: String| RoomEntry {
+        id,
+        name,
+        creator,
+        max_users: MAX_ROOM_USERS,
+        start_time: None,
+        end_time: None,
+    };
+    let mut file = GeneratedConfig {
+        server: ServerSection {
+            name: "conference-loadgen".into(),
+            ..ServerSection::default()
+        },
+        ..GeneratedConfig::default()
     };
     for r in 0..rooms {
-        account(&master_name(r));
+        file.accounts.push(account(master_name(r)));
         for i in 1..=listeners {
-            account(&listener_name(r, i));
+            file.accounts.push(account(listener_name(r, i)));
         }
     }
     for i in 1..=join_users {
-        account(&join_user_name(i));
+        file.accounts.push(account(join_user_name(i)));
     }
     let creator = if rooms > 0 {
         master_name(0)
@@ -64,20 +79,17 @@ pub fn mcu_config(
         join_user_name(1)
     };
     for r in 0..rooms {
-        let _ = writeln!(
-            text,
-            "[[room]]\nid = {}\nname = \"classroom {r}\"\ncreator = \"{}\"\nmax_users = {MAX_ROOM_USERS}\n",
+        file.rooms.push(room(
             classroom_room(r),
-            master_name(r)
-        );
+            format!("classroom {r}"),
+            master_name(r),
+        ));
     }
     if join_users > 0 {
-        let _ = writeln!(
-            text,
-            "[[room]]\nid = {JOIN_ROOM}\nname = \"join storm\"\ncreator = \"{creator}\"\nmax_users = {MAX_ROOM_USERS}\n"
-        );
+        file.rooms
+            .push(room(JOIN_ROOM, "join storm".into(), creator));
     }
-    Ok(text)
+    Ok(file.to_toml())
 }
 
 #[cfg(test)]

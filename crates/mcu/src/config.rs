@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use conference_proto::{resume, scram};
 
@@ -105,7 +105,7 @@ pub struct AdminAccount {
     pub password_hash: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSection {
     /// Shown to clients in `LoginResult.server_name`.
@@ -130,11 +130,12 @@ impl Default for ServerSection {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountEntry {
     pub username: String,
     /// Defaults to the username.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     /// SCRAM-SHA-256 verifier, as printed by `conference-mcu hash-password`; a legacy argon2
     /// PHC string still works over TLS (docs/SECURITY.md).
@@ -143,10 +144,11 @@ pub struct AccountEntry {
     pub chair: bool,
     /// Fixed user id; accounts without one are numbered from [`FIRST_ASSIGNED_USER_ID`] in
     /// file order.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoomEntry {
     pub id: u32,
@@ -154,12 +156,32 @@ pub struct RoomEntry {
     /// Username of the creator account.
     pub creator: String,
     pub max_users: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<TimeValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<TimeValue>,
 }
 
+/// A file that tools write (test configurations, the load generator's): the sections a
+/// generated file needs, in the parser's own types, so what is written is what is read.
+#[derive(Debug, Default, Serialize)]
+pub struct GeneratedConfig {
+    pub server: ServerSection,
+    #[serde(rename = "account")]
+    pub accounts: Vec<AccountEntry>,
+    #[serde(rename = "room")]
+    pub rooms: Vec<RoomEntry>,
+}
+
+impl GeneratedConfig {
+    /// The file's text (other sections may follow it).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("configuration types serialize to TOML")
+    }
+}
+
 /// A point in time: Unix seconds or a TOML offset date-time (`2025-09-01T08:00:00+08:00`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum TimeValue {
     Unix(i64),

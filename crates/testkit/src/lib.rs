@@ -20,7 +20,6 @@ pub mod proxy;
 pub use process::{McuProcess, SpawnOptions, mcu_binary};
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use conference_mcu::password::{self, Cost};
@@ -175,51 +174,48 @@ impl TestConfig {
         self
     }
 
+    /// The file, written through the MCU's own configuration types.
     pub fn to_toml(&self) -> String {
-        let mut text = String::new();
-        if self.heartbeat_ms.is_some() || self.resume_window_ms.is_some() {
-            text.push_str("[server]\n");
-        }
-        if let Some(ms) = self.heartbeat_ms {
-            let _ = writeln!(text, "heartbeat_ms = {ms}");
-        }
-        if let Some(ms) = self.resume_window_ms {
-            let _ = writeln!(text, "resume_window_ms = {ms}");
-        }
+        use conference_mcu::config::{
+            AccountEntry, GeneratedConfig, RoomEntry, ServerSection, TimeValue,
+        };
+        let defaults = ServerSection::default();
+        let file = GeneratedConfig {
+            server: ServerSection {
+                heartbeat_ms: self.heartbeat_ms.unwrap_or(defaults.heartbeat_ms),
+                resume_window_ms: self.resume_window_ms.unwrap_or(defaults.resume_window_ms),
+                ..defaults
+            },
+            accounts: self
+                .accounts
+                .iter()
+                .map(|a| AccountEntry {
+                    username: a.username.clone(),
+                    nickname: a.nickname.clone(),
+                    password_hash: if a.legacy {
+                        hash_password_legacy(&a.password)
+                    } else {
+                        hash_password_cheap(&a.password)
+                    },
+                    chair: a.chair,
+                    id: a.id,
+                })
+                .collect(),
+            rooms: self
+                .rooms
+                .iter()
+                .map(|r| RoomEntry {
+                    id: r.id,
+                    name: r.name.clone(),
+                    creator: r.creator.clone(),
+                    max_users: r.max_users,
+                    start_time: r.start_time.map(TimeValue::Unix),
+                    end_time: r.end_time.map(TimeValue::Unix),
+                })
+                .collect(),
+        };
+        let mut text = file.to_toml();
         text.push('\n');
-        for a in &self.accounts {
-            let _ = writeln!(text, "[[account]]\nusername = {:?}", a.username);
-            if let Some(nick) = &a.nickname {
-                let _ = writeln!(text, "nickname = {nick:?}");
-            }
-            if let Some(id) = a.id {
-                let _ = writeln!(text, "id = {id}");
-            }
-            let _ = writeln!(
-                text,
-                "password_hash = {:?}\nchair = {}\n",
-                if a.legacy {
-                    hash_password_legacy(&a.password)
-                } else {
-                    hash_password_cheap(&a.password)
-                },
-                a.chair
-            );
-        }
-        for r in &self.rooms {
-            let _ = writeln!(
-                text,
-                "[[room]]\nid = {}\nname = {:?}\ncreator = {:?}\nmax_users = {}",
-                r.id, r.name, r.creator, r.max_users
-            );
-            if let Some(t) = r.start_time {
-                let _ = writeln!(text, "start_time = {t}");
-            }
-            if let Some(t) = r.end_time {
-                let _ = writeln!(text, "end_time = {t}");
-            }
-            text.push('\n');
-        }
         text.push_str(&self.extra);
         text
     }
@@ -230,8 +226,7 @@ mod tests {
     use super::*;
     use conference_mcu::config::Config;
 
-    /// The MCU's types only deserialize, so the file is written here: its own parser is the
-    /// check that both read the same thing.
+    /// Written through the MCU's types, read back by its parser.
     #[test]
     fn the_mcu_reads_what_test_configs_write() {
         let mut room = TestConfig::new()
