@@ -118,13 +118,16 @@ impl TestClient {
             protocol_version: version,
             ..LoginParams::new("conference-testkit", username, password)
         };
+        // Longer than the MCU's own login deadline (10 s): a login it holds back (throttled
+        // to its slot) is answered by the MCU, not cut short here. Responses to requests are
+        // waited for DEFAULT_TIMEOUT by `response`.
         let timing = Timing {
-            request_timeout: DEFAULT_TIMEOUT,
+            request_timeout: DEFAULT_TIMEOUT * 2,
         };
         self.conn = Some(ClientConn::new(&params, timing, Instant::now()));
         self.flush(false);
         // The connection's own login deadline ends the wait.
-        while self.login.is_none() && self.pump(Instant::now() + DEFAULT_TIMEOUT * 2) {}
+        while self.login.is_none() && self.pump(Instant::now() + DEFAULT_TIMEOUT * 3) {}
         match self.login.take() {
             Some(Ok(login)) => Ok(login),
             Some(Err(code)) => Err(code.code()),
