@@ -57,7 +57,8 @@ fn a_thousand_wrong_passwords_cost_at_least_the_documented_99_seconds() {
     assert!(
         parallel
             .iter()
-            .all(|&c| c == WRONG || c == ErrorCode::MuchVisitedErr.code())
+            .all(|&c| c == WRONG || c == ErrorCode::MuchVisitedErr.code()),
+        "{parallel:?}"
     );
     // Each refusal logged once, with the address.
     let log = mcu.log();
