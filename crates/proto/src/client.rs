@@ -52,6 +52,11 @@ pub const BACKOFF_CAP: Duration = Duration::from_secs(1);
 /// Shortest bound on one reconnect attempt.
 const ATTEMPT_MIN: Duration = Duration::from_secs(1);
 
+/// A resumable client acknowledges at least every this many messages received (its every
+/// message carries the acknowledgement; an `Ack` goes when it has nothing else to send), so
+/// the MCU's replay buffer stays small in a busy room.
+const ACK_EVERY: u64 = 64;
+
 /// Read sizes of the client's frame buffer.
 const IDLE_CHUNK: usize = 16 * 1024;
 const BUSY_CHUNK: usize = 64 * 1024;
@@ -169,8 +174,9 @@ pub struct ClientConn {
     resumption: Option<Resumption>,
     /// Sequenced messages sent and not yet acknowledged by the MCU.
     unacked: ReplayBuffer,
-    /// The last sequenced message received from the MCU.
+    /// The last sequenced message received from the MCU, and the last one acknowledged.
     received: u64,
+    acked: u64,
     /// Failed attempts in a row (the backoff's exponent) and the jitter generator's state.
     attempts: u32,
     /// When the attempt in progress began: the next one is due a backoff step after it, so a
@@ -200,6 +206,7 @@ impl ClientConn {
             resumption: None,
             unacked: ReplayBuffer::new(),
             received: 0,
+            acked: 0,
             attempts: 0,
             attempt_started: None,
             jitter: 0x9E37_79B9_7F4A_7C15,
@@ -498,10 +505,11 @@ impl ClientConn {
         id
     }
 
-    /// An unsequenced message (login, pong, goodbye), on the current link only.
+    /// An unsequenced message (login, pong, ack, goodbye), on the current link only.
     fn queue(&mut self, id: u32, body: Body) {
         let mut message = pb::ClientMessage::request(id, body);
         message.ack = self.received;
+        self.acked = self.received;
         self.tx.push_back(encode_control(&message));
     }
 
@@ -511,6 +519,9 @@ impl ClientConn {
         let mut message = pb::ClientMessage::request(id, body);
         message.ack = self.received;
         message.redirect_token = redirect_token;
+        if self.is_ready() {
+            self.acked = self.received;
+        }
         if self.resumption.is_none() {
             self.tx.push_back(encode_control(&message));
             return;
@@ -580,6 +591,9 @@ impl ClientConn {
                 return self.link_lost(ErrorCode::NetworkException, now);
             }
             self.received = message.seq;
+            if self.is_ready() && self.received - self.acked >= ACK_EVERY {
+                self.queue(0, Body::AckOnly(pb::Ack {}));
+            }
         }
         match message.body {
             server_message::Body::Bye(bye) => {

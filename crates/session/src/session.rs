@@ -546,18 +546,7 @@ impl crate::rejoin::Rejoiner for Session {
 
     fn rejoin_failed(&self, generation: u64, conn: &Conn, code: ErrorCode) {
         conn.close_locally();
-        let mut state = self.state.lock();
-        if state.current(generation).is_none() {
-            return;
-        }
-        self.exit_room_locally(&state, Err(code));
-        self.reset(&mut state, Phase::Idle);
-        self.emit(local_event(
-            StateId::UserClose,
-            Err(code),
-            None,
-            EventExtra::None,
-        ));
+        self.on_lost(generation, code);
     }
 
     fn resubscribed(

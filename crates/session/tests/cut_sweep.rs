@@ -17,8 +17,9 @@ use conference_session::{
 use conference_testkit::proxy::{Cut, FaultProxy};
 use conference_testkit::{McuProcess, TestConfig};
 
-/// An event as the checker compares it: LOOKED is left out (its throttle is timing).
-fn summary(event: &StateEvent) -> Option<String> {
+/// An event as the checker compares it, users by role (each lesson has accounts of its own):
+/// LOOKED is left out (its throttle is timing).
+fn summary(event: &StateEvent, teacher: u32) -> Option<String> {
     if event.state == StateId::Looked {
         return None;
     }
@@ -31,16 +32,25 @@ fn summary(event: &StateEvent) -> Option<String> {
         EventExtra::RoomCount(n) => format!("rooms {n}"),
         _ => String::new(),
     };
+    let role = |id: u32| if id == teacher { "teacher" } else { "class1" };
+    let extra = extra
+        .replace(&format!("{teacher}"), "teacher")
+        .replace(&format!("{}", teacher + 1), "class1");
     Some(format!(
         "{:?} {:#x} {:?} {extra}",
         event.state,
         event.result_code(),
-        event.user.as_ref().map(|u| u.id),
+        event.user.as_ref().map(|u| role(u.id)),
     ))
 }
 
-fn summaries(client: &Client) -> Vec<String> {
-    client.log.states().iter().filter_map(summary).collect()
+fn summaries(client: &Client, teacher: u32) -> Vec<String> {
+    client
+        .log
+        .states()
+        .iter()
+        .filter_map(|e| summary(e, teacher))
+        .collect()
 }
 
 fn key_frame(seq: u16) -> MediaHeader {
@@ -105,15 +115,41 @@ struct Run {
     class1: Client,
 }
 
-/// One lesson with class1 behind `proxy` (with the cuts planned on it).
-fn run(mcu: &McuProcess, proxy: &FaultProxy) -> Run {
-    let teacher = Client::join(mcu, "teacher", SdkConfig::default());
+/// Lessons a sweep may hold: each its own room and accounts, so that a user a cut left
+/// suspended (a cut on its last bytes swallows its `Goodbye`) is in nobody's way.
+const LESSONS: u32 = 240;
+
+/// One password for all: one verifier to derive.
+const PASSWORD: &str = "sweep";
+
+fn config() -> TestConfig {
+    let mut config = TestConfig::new();
+    for i in 0..LESSONS {
+        let (teacher, class1) = (format!("t{i}"), format!("c{i}"));
+        config = config
+            .account(&teacher, PASSWORD, true)
+            .account(&class1, PASSWORD, false)
+            .room(3000 + i, &format!("lesson {i}"), &teacher, 4);
+    }
+    config
+}
+
+/// Lesson `i` with its class1 behind `proxy` (with the cuts planned on it).
+fn run(mcu: &McuProcess, proxy: &FaultProxy, i: u32) -> Run {
+    assert!(i < LESSONS);
+    let (t, c) = (format!("t{i}"), format!("c{i}"));
+    let teacher = Client::start(SdkConfig::default());
+    teacher
+        .sdk
+        .connect("127.0.0.1", mcu.addr.port(), &t, PASSWORD)
+        .expect("connect the teacher");
+    teacher.sdk.login_room(3000 + i).expect("the teacher joins");
     let class1 = Client::start(SdkConfig::default());
     class1
         .sdk
-        .connect("127.0.0.1", proxy.addr.port(), "class1", "class1")
-        .expect("connect class1");
-    class1.sdk.login_room(1001).expect("class1 joins");
+        .connect("127.0.0.1", proxy.addr.port(), &c, PASSWORD)
+        .unwrap_or_else(|e| panic!("connect class1 of lesson {i}: {e:?}"));
+    class1.sdk.login_room(3000 + i).expect("class1 joins");
     let id = class1.own_id();
     teacher.log.wait_state(StateId::UserEnter, |s| {
         s.user.as_ref().map(|u| u.id) == Some(id)
@@ -126,7 +162,11 @@ fn run(mcu: &McuProcess, proxy: &FaultProxy) -> Run {
 fn check(run: &Run, baseline: &(Vec<String>, Vec<String>), what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let got = (summaries(&run.teacher), summaries(&run.class1));
+        let teacher = run.teacher.own_id();
+        let got = (
+            summaries(&run.teacher, teacher),
+            summaries(&run.class1, teacher),
+        );
         let complete = got.0.len() >= baseline.0.len() && got.1.len() >= baseline.1.len();
         if complete || Instant::now() > deadline {
             assert_eq!(got.0, baseline.0, "teacher's events, {what}");
@@ -155,6 +195,16 @@ fn check(run: &Run, baseline: &(Vec<String>, Vec<String>), what: &str) {
     for client in [&run.teacher, &run.class1] {
         client.sdk.disconnect().expect("disconnect");
     }
+}
+
+/// Where the login's two frames (Hello and Authenticate, or Challenge and LoginResult) end.
+fn login_end(stream: &[u8]) -> u64 {
+    let mut buffer = FrameBuffer::new(1 << 16, 1 << 16);
+    buffer.extend(stream);
+    (0..2)
+        .filter_map(|_| buffer.next_frame().ok().flatten())
+        .map(|frame| frame.bytes.len() as u64)
+        .sum()
 }
 
 /// Frame starts of a byte stream, and a point inside the header and inside the body of each
@@ -188,22 +238,28 @@ fn a_lesson_cut_anywhere_loses_nothing_and_doubles_nothing() {
         pin: None,
     }))
     .unwrap();
-    let mcu = McuProcess::spawn(Some(&TestConfig::demo().to_toml()));
+    let mcu = McuProcess::spawn(Some(&config().to_toml()));
     let proxy = FaultProxy::start(mcu.addr);
-    let clean = run(&mcu, &proxy);
+    let clean = run(&mcu, &proxy, 0);
     std::thread::sleep(Duration::from_millis(200));
-    let baseline = (summaries(&clean.teacher), summaries(&clean.class1));
+    let teacher = clean.teacher.own_id();
+    let baseline = (
+        summaries(&clean.teacher, teacher),
+        summaries(&clean.class1, teacher),
+    );
     assert!(baseline.0.len() > 15, "{:?}", baseline.0);
     let (up, down) = proxy.relayed()[0].clone();
     for client in [&clean.teacher, &clean.class1] {
         client.sdk.disconnect().unwrap();
     }
-    // Cuts each way; the login's bytes are left out (a cut there fails `connect`, tested in
-    // faults.rs), then every fourth cut also cuts the resume that follows, inside its Hello.
+    // Cuts each way; the login's bytes (its first two frames each way) are left out (a cut
+    // there fails `connect`, tested in faults.rs), then every fourth cut also cuts the resume
+    // that follows, inside its Hello.
     let mut plans: Vec<Vec<Option<Cut>>> = Vec::new();
     for (dir_up, stream) in [(true, &up), (false, &down)] {
+        let login = login_end(stream);
         for at in cut_points(stream) {
-            if dir_up && at < 400 || !dir_up && at < 300 {
+            if at <= login {
                 continue;
             }
             let first = Some(Cut { up: dir_up, at });
@@ -212,13 +268,24 @@ fn a_lesson_cut_anywhere_loses_nothing_and_doubles_nothing() {
         }
     }
     let started = Instant::now();
-    for plan in &plans {
+    for (i, plan) in plans.iter().enumerate() {
         // The teacher's link is direct: the plan applies to class1's connections only.
         proxy.plan_cuts(plan.iter().copied());
-        let cut = run(&mcu, &proxy);
+        eprintln!("lesson {}: cuts {plan:?}", i + 1);
+        let cut = run(&mcu, &proxy, i as u32 + 1);
         check(&cut, &baseline, &format!("cuts {plan:?}"));
         let resumes = cut.class1.sdk.stats().unwrap().resumes;
         assert!(resumes >= 1, "the cut {plan:?} happened and was resumed");
+        // A cut on class1's last bytes swallows its Goodbye and leaves it suspended on the
+        // MCU: a login of the account elsewhere releases it, so every login of the sweep gets
+        // the same room list (its size places the cuts).
+        let sweeper = Client::start(SdkConfig::default());
+        let account = format!("c{}", i + 1);
+        sweeper
+            .sdk
+            .connect("127.0.0.1", mcu.addr.port(), &account, PASSWORD)
+            .unwrap();
+        sweeper.sdk.disconnect().unwrap();
     }
     eprintln!(
         "{} cut points ({} bytes up, {} down) in {:?}",

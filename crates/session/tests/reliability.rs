@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::{Client, user_id};
 use conference_session::{
-    Event, EventExtra, MIXER_USER_ID, MediaHeader, MediaKind, MediaType, MixerFormat, SdkConfig,
-    StateId,
+    Event, EventExtra, MediaHeader, MediaKind, MediaType, MixerFormat, SdkConfig, StateId,
 };
 use conference_testkit::proxy::{Fault, FaultProxy};
 use conference_testkit::{McuProcess, TestConfig};
@@ -206,15 +205,9 @@ fn trial(mcu: &McuProcess, room: u32, index: usize, cut: Duration, delay: Durati
             teacher.log.count_state(StateId::UserLeave)
         );
     }
-    let mixed: Vec<u64> = recorder
-        .log
-        .media()
-        .iter()
-        .filter(|m| m.user_id == MIXER_USER_ID)
-        .map(|m| m.header.timestamp)
-        .collect();
+    let (mixed, holes) = recorder.log.mixed_track();
     result.mixed_frames = mixed.len();
-    result.mixed_holes = mixed.windows(2).filter(|w| w[1] != w[0] + 20).count();
+    result.mixed_holes = holes;
     for client in [&teacher, &recorder] {
         client.sdk.disconnect().unwrap();
     }

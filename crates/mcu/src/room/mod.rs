@@ -434,7 +434,7 @@ impl Core {
             Body::Hello(_) | Body::Authenticate(_) => Err(ErrorCode::ReloginedErr),
             Body::JoinRoom(req) => return self.join(&caller, req.room_id),
             Body::LeaveRoom(_) => self.leave(&caller),
-            Body::Pong(_) | Body::Goodbye(_) => return,
+            Body::Pong(_) | Body::Goodbye(_) | Body::AckOnly(_) => return,
             Body::DemandAck(ack) => {
                 if let Some(member) = room
                     .and_then(|id| self.rooms.get_mut(&id))
@@ -477,6 +477,7 @@ impl Core {
             | Body::LeaveRoom(_)
             | Body::Pong(_)
             | Body::Goodbye(_)
+            | Body::AckOnly(_)
             | Body::DemandAck(_) => Ok(()),
         }
     }

@@ -689,6 +689,8 @@ impl Connection<'_> {
                 }
             }
             Body::Goodbye(_) => return Ok(Some(End::Goodbye)),
+            // Its acknowledgement was taken above.
+            Body::AckOnly(_) => {}
             body => {
                 let request = Input::Request {
                     conn: self.session,

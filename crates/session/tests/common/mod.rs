@@ -153,6 +153,20 @@ impl Log {
             .collect()
     }
 
+    /// Timestamps of the mixed track's frames so far, and how many times one was not the
+    /// previous + 20 ms (a hole, or a frame twice).
+    #[allow(dead_code)]
+    pub fn mixed_track(&self) -> (Vec<u64>, usize) {
+        let stamps: Vec<u64> = self
+            .media()
+            .iter()
+            .filter(|m| m.user_id == conference_session::MIXER_USER_ID)
+            .map(|m| m.header.timestamp)
+            .collect();
+        let holes = stamps.windows(2).filter(|w| w[1] != w[0] + 20).count();
+        (stamps, holes)
+    }
+
     /// The state events with this id seen so far.
     #[allow(dead_code)]
     pub fn count_state(&self, state: StateId) -> usize {
