@@ -55,7 +55,7 @@ const ATTEMPT_MIN: Duration = Duration::from_secs(1);
 /// A resumable client acknowledges at least every this many messages received (its every
 /// message carries the acknowledgement; an `Ack` goes when it has nothing else to send), so
 /// the MCU's replay buffer stays small in a busy room.
-const ACK_EVERY: u64 = 64;
+const ACK_EVERY: u64 = 16;
 
 /// Read sizes of the client's frame buffer.
 const IDLE_CHUNK: usize = 16 * 1024;
