@@ -17,5 +17,8 @@ out="$target_dir/debian"
 mkdir -p "$out"
 # The same build as scripts/release.sh (cargo deb's own `-p conference-mcu` build would
 # resolve features differently and rebuild the dependencies).
-[ "${1:-}" = "--no-build" ] || cargo build --release -p conference_sdk -p conference-mcu >&2
+# Two builds, as in release.sh: the library without the MCU's features.
+[ "${1:-}" = "--no-build" ] || {
+    cargo build --release -p conference_sdk >&2 && cargo build --release -p conference-mcu >&2
+}
 cargo deb -p conference-mcu --no-build --strip --output "$out" | tail -1

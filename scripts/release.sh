@@ -28,7 +28,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 if [ "$build" = 1 ]; then
-    (cd "$root" && cargo build --release -p conference_sdk -p conference-mcu)
+    # Two builds: built together, cargo unifies features across both packages and the MCU's
+    # (the fleet's NATS client among them) would grow the library by ~0.8 MB.
+    (cd "$root" && cargo build --release -p conference_sdk && cargo build --release -p conference-mcu)
 fi
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"

@@ -183,7 +183,7 @@ pub struct ClientConn {
     /// link that hangs does not add its own timeout to the wait.
     attempt_started: Option<Instant>,
     jitter: u64,
-    /// Kept until the login's end: derives the resume key.
+    /// The login's session key, until its result says whether the session is resumable.
     login_key: Option<[u8; 32]>,
 }
 

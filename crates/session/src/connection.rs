@@ -385,7 +385,7 @@ struct Driver<'a, O: Owner> {
     link: Option<LinkIo>,
     connecting: Option<Connecting>,
     close: watch::Receiver<bool>,
-    /// Since when the session has had no link, why, and until when the MCU keeps it.
+    /// Why the session has no link, and until when the MCU keeps it.
     suspended: Option<(ErrorCode, Instant)>,
     /// The MCU refused the resume: log in again before anything else.
     relogin: bool,
