@@ -20,6 +20,8 @@ fn config() -> Config {
         server_name: "fuzz".into(),
         heartbeat_ms: 1000,
         max_connections: 100,
+        resume_window_ms: 2000,
+        cluster: Default::default(),
         accounts: (1..=8)
             .map(|id| Account {
                 id,
@@ -67,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
                 user: conn as u32,
                 stream_demand: conn % 2 == 0,
                 scram_final: String::new(),
+                resume: None,
             },
             &mut out,
         );
@@ -81,8 +84,20 @@ fuzz_target!(|data: &[u8]| {
         now.unix = i64::from(selector / 64);
         out.clear();
         match selector >> 5 {
-            0 => core.handle(now, Input::Tick, &mut out),
-            1 => core.handle(now, Input::Disconnected { conn }, &mut out),
+            0 => {
+                // The core answers when its next own work is due, whatever its state.
+                let _ = core.poll_timeout(now);
+                core.handle(now, Input::Tick, &mut out)
+            }
+            // Links end, sessions are suspended and come back (the window is 2 s).
+            1 => {
+                let input = match selector & 3 {
+                    0 | 1 => Input::Disconnected { conn },
+                    2 => Input::Suspended { conn },
+                    _ => Input::Resumed { conn },
+                };
+                core.handle(now, input, &mut out)
+            }
             2 => core.handle(
                 now,
                 Input::Login {
@@ -91,6 +106,7 @@ fuzz_target!(|data: &[u8]| {
                     user: conn as u32,
                     stream_demand: true,
                     scram_final: String::new(),
+                    resume: None,
                 },
                 &mut out,
             ),
