@@ -87,6 +87,7 @@ const WRITE_BUFFER: usize = 64 * 1024;
 const PROTOCOL_DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 
 /// Where to connect, and as whom.
+#[derive(Clone)]
 pub(crate) struct ConnectParams {
     pub host: String,
     pub port: u16,
@@ -475,7 +476,8 @@ impl<O: Owner> Driver<'_, O> {
                 None
             }
             ClientEvent::Connect => {
-                let params = ConnectTarget::of(self.params);
+                // Owned: the attempt is a future of its own.
+                let params = self.params.clone();
                 let bound = conn.client.lock().attempt_timeout();
                 self.connecting = Some(Box::pin(async move {
                     let attempt = async {
@@ -589,24 +591,6 @@ fn is_final(code: ErrorCode) -> bool {
             | ErrorCode::OpNotSupport
             | ErrorCode::AddrErr
     )
-}
-
-/// What a reconnect needs of the connect parameters (owned: the attempt is a future of its
-/// own).
-struct ConnectTarget {
-    host: String,
-    port: u16,
-    tls: TlsSettings,
-}
-
-impl ConnectTarget {
-    fn of(params: &ConnectParams) -> Self {
-        ConnectTarget {
-            host: params.host.clone(),
-            port: params.port,
-            tls: params.tls.clone(),
-        }
-    }
 }
 
 /// Reads the current link; pending forever between links.

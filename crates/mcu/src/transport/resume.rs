@@ -95,12 +95,6 @@ impl ResumeState {
             .cloned()
             .collect()
     }
-
-    /// Messages and bytes kept for a replay.
-    pub fn kept(&self) -> (usize, usize) {
-        let inner = self.inner.lock();
-        (inner.sent.len(), inner.sent.bytes())
-    }
 }
 
 #[cfg(test)]
@@ -130,7 +124,7 @@ mod tests {
         }
         assert_eq!(state.with_last_sent(|seq| seq), 3);
         state.ack(1);
-        assert_eq!(state.kept().0, 2);
+        assert_eq!(state.replay_after(1).len(), 2);
         assert_eq!(state.replay_after(2).len(), 1);
     }
 }
