@@ -60,9 +60,14 @@ impl TestClient {
     /// A connection with nothing sent yet: log in with [`hello`](Self::hello), or use
     /// [`raw`](Self::raw).
     pub fn connect(addr: SocketAddr) -> TestClient {
-        let stream = TcpStream::connect(addr).expect("connect to the MCU");
-        stream.set_nodelay(true).expect("TCP_NODELAY");
-        TestClient {
+        TestClient::try_connect(addr).expect("connect to the MCU")
+    }
+
+    /// [`connect`](Self::connect) for an address that may have gone (a redirect's target).
+    pub fn try_connect(addr: SocketAddr) -> std::io::Result<TestClient> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        Ok(TestClient {
             stream,
             conn: None,
             raw_reader: RawReader::new(),
@@ -77,7 +82,7 @@ impl TestClient {
             auto_pong: true,
             pings: 0,
             user_id: 0,
-        }
+        })
     }
 
     /// Connects and logs in; panics unless the login succeeds.

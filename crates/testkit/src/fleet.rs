@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use conference_proto::pb::{self, client_message::Body};
+use conference_proto::{ErrorCode, PROTOCOL_VERSION};
 
 use crate::client::{DEFAULT_TIMEOUT, TestClient};
 use crate::nats::NatsCluster;
@@ -184,8 +185,10 @@ pub struct Landed {
     pub hops: usize,
 }
 
-/// Logs in at `addr` and joins `room`, following redirects (at most 3) as the SDK will:
-/// a new connection to the named node, a login, the join with the token.
+/// Logs in at `addr` and joins `room`, following redirects (at most 3) as the SDK does:
+/// a new connection to the named node, a login, the join with the token. A redirect to a node
+/// that refuses the connection (it stopped after the redirecting node's view was taken) is
+/// `Err(retCode_NetworkException)`, a refused login there its code: ask the entry node again.
 pub fn join_following(
     addr: SocketAddr,
     username: &str,
@@ -195,7 +198,17 @@ pub fn join_following(
     let mut addr = addr;
     let mut token = Vec::new();
     for hops in 0..4 {
-        let (mut client, _) = TestClient::login(addr, username, password);
+        let mut client = match TestClient::try_connect(addr) {
+            Ok(client) => client,
+            Err(_) if hops > 0 => return Err(ErrorCode::NetworkException.code()),
+            Err(err) => panic!("connect to the entry node {addr}: {err}"),
+        };
+        match client.hello(PROTOCOL_VERSION, username, password) {
+            Ok(_) => {}
+            // The target is stopping.
+            Err(code) if hops > 0 => return Err(code),
+            Err(code) => panic!("login of {username} refused: {code:#x}"),
+        }
         match join_carrying(&mut client, room, &token) {
             JoinAnswer::Joined(joined) => {
                 return Ok(Landed {
