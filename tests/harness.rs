@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use conference_testkit::McuProcess;
 use harness_support::{
     DEMO_ROOM, Endpoint, LESSON_ROOM, Start, endpoint_args, lesson_mcu, programs, run_endpoints,
+    run_endpoints_on,
 };
 
 /// Bound on a whole scenario (the lesson takes about two seconds, the valgrind run some
@@ -127,6 +128,48 @@ fn whole_lesson_across_repeated_link_resets() {
     let resets = cutter.join().unwrap();
     eprintln!("{resets} link resets during the lesson");
     assert_eq!(resets, 6, "the lesson ran across resets");
+}
+
+/// The whole lesson with the three endpoints entering a fleet of three MCUs (on a
+/// three-server NATS cluster) through three different nodes: the SDK follows the fleet's
+/// redirects inside `login_conference_room` (docs/PROTOCOL.md §9.1), so the endpoints' own
+/// checks, written for one MCU, pass unchanged: one call, one LOGIN_ROOM, one room.
+#[test]
+fn whole_lesson_entering_a_fleet_through_three_nodes() {
+    use conference_testkit::fleet::TestFleet;
+    let programs = programs();
+    let fleet = TestFleet::start(
+        &harness_support::lesson_test_config(),
+        3,
+        3,
+        conference_testkit::mcu_binary(),
+    );
+    let args = |node: usize| endpoint_args("lesson", fleet.nodes[node].mcu.addr, LESSON_ROOM);
+    let mcus: Vec<&McuProcess> = fleet.nodes.iter().map(|node| &node.mcu).collect();
+    run_endpoints_on(
+        &mcus,
+        vec![
+            ("teacher", endpoint(&programs.master, args(0))),
+            (
+                "class1",
+                endpoint(&programs.listener, with_role(args(1), "A")),
+            ),
+            (
+                "class2",
+                endpoint(&programs.listener, with_role(args(2), "B")),
+            ),
+        ],
+        // Each node's room list counts the lesson's users once the home's heartbeat (0.3 s
+        // in test fleets) reached it.
+        Start::InTurnSettled(Duration::from_secs(1)),
+        BOUND,
+    );
+    // Everyone ended on one node: the lesson's.
+    let homes: Vec<String> = (0..3)
+        .filter_map(|i| fleet.home_seen_by(i, LESSON_ROOM))
+        .collect();
+    assert_eq!(homes.len(), 3, "every node knows the lesson's placement");
+    assert!(homes.iter().all(|home| *home == homes[0]), "{homes:?}");
 }
 
 /// The short scenario (chat, transparent data, media both ways, leave, uninit) with the

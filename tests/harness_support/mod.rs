@@ -32,6 +32,11 @@ pub const DEMO_ROOM: u32 = 1001;
 /// open from 2020 to beyond 2^31 seconds, room 8 long over (and a name too long). A cut
 /// session is kept 2 s (the MCU-stopped flow sees its end after that, not after a minute).
 pub fn lesson_config() -> String {
+    lesson_test_config().to_toml()
+}
+
+/// [`lesson_config`] before it is written out (a fleet adds its own sections).
+pub fn lesson_test_config() -> TestConfig {
     let mut config = TestConfig::new().account("teacher", "teacher", true);
     for name in ["class1", "class2", "class3"] {
         config = config.account(name, name, false);
@@ -47,7 +52,7 @@ pub fn lesson_config() -> String {
     config.rooms[0].end_time = Some(4_000_000_000);
     config.rooms[1].start_time = Some(1_000_000_000);
     config.rooms[1].end_time = Some(1_100_000_000);
-    config.resume_window_ms(2000).to_toml()
+    config.resume_window_ms(2000)
 }
 
 /// Starts the MCU with the lesson configuration.
@@ -294,6 +299,9 @@ pub enum Start {
     /// One after the other, each once the previous one printed READY (the order of arrival
     /// in the room is known).
     InTurn,
+    /// As `InTurn`, pausing after each READY: a fleet's room lists show other nodes' rooms
+    /// one heartbeat late.
+    InTurnSettled(Duration),
     /// All at once (they must cope with any order).
     Together,
 }
@@ -308,6 +316,17 @@ pub fn run_endpoints(
     start: Start,
     bound: Duration,
 ) -> Vec<Endpoint> {
+    run_endpoints_on(&[mcu], commands, start, bound)
+}
+
+/// [`run_endpoints`] against several MCUs (a fleet): a failure shows every MCU's log.
+#[allow(dead_code)]
+pub fn run_endpoints_on(
+    mcus: &[&McuProcess],
+    commands: Vec<(&str, Command)>,
+    start: Start,
+    bound: Duration,
+) -> Vec<Endpoint> {
     let deadline = Instant::now() + bound;
     let mut endpoints: Vec<Endpoint> = Vec::new();
     let mut problem = None;
@@ -317,6 +336,9 @@ pub fn run_endpoints(
         let ready =
             start == Start::Together || i == last || endpoint.wait_for_line("READY", deadline);
         endpoints.push(endpoint);
+        if let (Start::InTurnSettled(pause), true) = (start, ready && i != last) {
+            std::thread::sleep(pause);
+        }
         if !ready {
             problem = Some(format!("{name} never printed READY"));
             break;
@@ -356,8 +378,10 @@ pub fn run_endpoints(
         for endpoint in &endpoints {
             text.push_str(&endpoint.report());
         }
-        text.push_str("==== conference-mcu log\n");
-        text.push_str(&mcu.log());
+        for mcu in mcus {
+            text.push_str("==== conference-mcu log\n");
+            text.push_str(&mcu.log());
+        }
         panic!("{text}");
     }
     endpoints

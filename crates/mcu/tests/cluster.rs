@@ -273,7 +273,18 @@ fn kill_9_of_a_home_moves_its_rooms_to_live_nodes() {
 
 #[test]
 fn a_stopped_node_hands_its_rooms_over_at_once() {
-    let mut fleet = fleet();
+    // A lease far longer than the test: a handover that waited for it would time out.
+    let timing = FleetTiming {
+        heartbeat_ms: 300,
+        lease_ms: 60_000,
+    };
+    let mut fleet = TestFleet::start_with(
+        &config(),
+        3,
+        3,
+        env!("CARGO_BIN_EXE_conference-mcu").into(),
+        timing,
+    );
     let mut teacher = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
     let home = fleet.index_of(&teacher.addr.to_string()).unwrap();
     let stopped = Instant::now();
@@ -292,11 +303,7 @@ fn a_stopped_node_hands_its_rooms_over_at_once() {
         Duration::from_secs(5),
     );
     assert_ne!(back.addr, teacher.addr);
-    assert!(
-        stopped.elapsed() < Duration::from_millis(fleet.timing.lease_ms),
-        "took {:?}",
-        stopped.elapsed()
-    );
+    eprintln!("back {:?} after the stop", stopped.elapsed());
     fleet.nodes.remove(home);
 }
 

@@ -96,6 +96,14 @@ pub(crate) struct ConnectParams {
     pub tls: TlsSettings,
 }
 
+/// A request to carry the session to another node of the fleet (a redirect, docs/PROTOCOL.md
+/// §9): log in there with the same credentials, then Goodbye on the current link.
+struct Move {
+    /// `host:port` as the redirect names it.
+    address: String,
+    reply: SyncSender<Result<(), ErrorCode>>,
+}
+
 /// A one-shot flag a thread can wait on with a timeout.
 struct Latch {
     set: Mutex<bool>,
@@ -140,6 +148,8 @@ pub(crate) struct Conn {
     client: Mutex<ClientConn>,
     /// Control frames to the current link's writer (replaced by a resume).
     control: Mutex<mpsc::UnboundedSender<Bytes>>,
+    /// Moves to another node, carried out by the connection task.
+    moves: mpsc::UnboundedSender<Move>,
     /// A link carries the session (false between a cut and the resume).
     linked: AtomicBool,
     close: watch::Sender<bool>,
@@ -157,11 +167,21 @@ impl Conn {
         body: client_message::Body,
         kind: RequestKind,
     ) -> Result<pb::Response, ErrorCode> {
+        self.request_with_token(body, kind, Bytes::new())
+    }
+
+    /// [`request`](Self::request) carrying a fleet redirect's token (empty: none).
+    pub fn request_with_token(
+        &self,
+        body: client_message::Body,
+        kind: RequestKind,
+        redirect_token: Bytes,
+    ) -> Result<pb::Response, ErrorCode> {
         let (id, rx) = {
             let mut client = self.client.lock();
             // Closed under us: withdrawn by a local close, else lost (the reader reports how).
             let id = client
-                .request(body, Instant::now())
+                .request_with_token(body, redirect_token, Instant::now())
                 .map_err(|_| self.pending.closed().unwrap_or(ErrorCode::NetworkException))?;
             let rx = self.pending.register(id, kind)?;
             if !self.flush(&mut client) {
@@ -234,6 +254,29 @@ impl Conn {
         self.flush(&mut client);
     }
 
+    /// Carries the session to the fleet node at `address` (`host:port`); blocks until it is
+    /// logged in there (the current link then says Goodbye), or fails and stays where it is.
+    pub fn move_to(&self, address: &str) -> Result<(), ErrorCode> {
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let order = Move {
+            address: address.to_owned(),
+            reply,
+        };
+        self.moves
+            .send(order)
+            .map_err(|_| self.pending.closed().unwrap_or(ErrorCode::NetworkException))?;
+        // The connection task bounds the login by the request timeout; this only guards
+        // against a task that ended meanwhile.
+        answer
+            .recv_timeout(self.request_timeout * 2)
+            .unwrap_or(Err(ErrorCode::Timeout))
+    }
+
+    /// How long the MCU keeps this session across a cut (zero: not resumable).
+    pub fn resume_window(&self) -> Duration {
+        self.client.lock().resume_window()
+    }
+
     pub fn is_live(&self) -> bool {
         self.live.load(Ordering::Acquire)
     }
@@ -289,6 +332,7 @@ pub(crate) async fn run<O: Owner>(
         }
     };
     let (control, control_rx) = mpsc::unbounded_channel();
+    let (moves, moves_rx) = mpsc::unbounded_channel();
     let (close, close_rx) = watch::channel(false);
     let conn = Arc::new(Conn {
         generation,
@@ -299,6 +343,7 @@ pub(crate) async fn run<O: Owner>(
         uplink: Mutex::new(Uplink::new(login.stream_demand && withhold)),
         client: Mutex::new(client),
         control: Mutex::new(control),
+        moves,
         linked: AtomicBool::new(true),
         close,
         live: AtomicBool::new(true),
@@ -317,7 +362,9 @@ pub(crate) async fn run<O: Owner>(
     let mut driver = Driver {
         owner: &owner,
         conn: &conn,
-        params: &params,
+        entry: params.clone(),
+        params,
+        moves: moves_rx,
         settings,
         link: Some(link),
         connecting: None,
@@ -381,7 +428,11 @@ type Connecting = std::pin::Pin<
 struct Driver<'a, O: Owner> {
     owner: &'a Arc<O>,
     conn: &'a Arc<Conn>,
-    params: &'a ConnectParams,
+    /// Where `connect_MCU` connected: a fleet's entry (a node, or a load balancer in front).
+    entry: ConnectParams,
+    /// The node carrying the session: the entry, or where a redirect sent it.
+    params: ConnectParams,
+    moves: mpsc::UnboundedReceiver<Move>,
     settings: Settings,
     link: Option<LinkIo>,
     connecting: Option<Connecting>,
@@ -442,6 +493,13 @@ impl<O: Owner> Driver<'_, O> {
                             self.link = Some(LinkIo::start(stream, control_rx, conn, &self.close));
                             client.resume_link(binding, Instant::now());
                         }
+                        Err(ErrorCode::SockCnntErr) if self.redirected() => {
+                            // Nobody listens at the room's node: it died. The entry knows
+                            // (after the fleet's lease) where the room lives now.
+                            tracing::info!(node = %self.params.host, "the room's node is gone: rejoining through the entry");
+                            self.params = self.entry.clone();
+                            self.relogin = true;
+                        }
                         Err(code) => {
                             tracing::debug!(?code, "reconnect attempt failed");
                             client.link_failed(Instant::now());
@@ -452,6 +510,11 @@ impl<O: Owner> Driver<'_, O> {
                     let mut client = conn.client.lock();
                     client.handle_read_buffer(buf, 0, spare, Instant::now());
                     client.handle_timeout(Instant::now());
+                }
+                Some(order) = self.moves.recv() => {
+                    conn.client.lock().handle_read_buffer(buf, 0, spare, Instant::now());
+                    let moved = self.move_to(&order.address).await;
+                    let _ = order.reply.send(moved);
                 }
             }
         }
@@ -468,15 +531,11 @@ impl<O: Owner> Driver<'_, O> {
                     self.suspended = Some((reason, Instant::now() + window));
                     self.owner.suspended(conn.generation, reason);
                 }
-                conn.linked.store(false, Ordering::Release);
-                if let Some(link) = self.link.take() {
-                    link.writer.abort();
-                }
-                conn.media.clear();
+                self.unlink();
                 None
             }
             ClientEvent::Connect => {
-                // Owned: the attempt is a future of its own.
+                // Owned: the attempt is a future of its own (at the node carrying the session).
                 let params = self.params.clone();
                 let bound = conn.client.lock().attempt_timeout();
                 self.connecting = Some(Box::pin(async move {
@@ -506,6 +565,20 @@ impl<O: Owner> Driver<'_, O> {
             }
             ClientEvent::Closed(ErrorCode::NvalidSessionErr) if self.suspended.is_some() => {
                 tracing::info!("the MCU no longer knows the session: logging in again");
+                self.params = self.entry.clone();
+                self.relogin = true;
+                None
+            }
+            ClientEvent::Closed(ErrorCode::NvalidSessionErr) if conn.resumable => {
+                // A fleet node that was cut off sends its stale room's users away: the room
+                // lives on another node now; the entry redirects there.
+                tracing::info!("the fleet moved the room: rejoining it where it lives now");
+                let reason = ErrorCode::NvalidSessionErr;
+                let window = conn.client.lock().resume_window();
+                self.suspended = Some((reason, Instant::now() + window));
+                self.owner.suspended(conn.generation, reason);
+                self.unlink();
+                self.params = self.entry.clone();
                 self.relogin = true;
                 None
             }
@@ -520,6 +593,72 @@ impl<O: Owner> Driver<'_, O> {
 }
 
 impl<O: Owner> Driver<'_, O> {
+    /// Between links: media stops at once.
+    fn unlink(&mut self) {
+        self.conn.linked.store(false, Ordering::Release);
+        if let Some(link) = self.link.take() {
+            link.writer.abort();
+        }
+        self.conn.media.clear();
+    }
+
+    /// A redirect moved the session away from the entry.
+    fn redirected(&self) -> bool {
+        (&self.params.host, self.params.port) != (&self.entry.host, self.entry.port)
+    }
+
+    /// Logs in at the fleet node `address` and puts the session there: the old link says
+    /// Goodbye and closes. Nothing is reported: to the application it is still one session.
+    async fn move_to(&mut self, address: &str) -> Result<(), ErrorCode> {
+        let conn = self.conn;
+        let (host, port) = split_address(address).ok_or(ErrorCode::AddrErr)?;
+        let params = ConnectParams {
+            host,
+            port,
+            ..self.params.clone()
+        };
+        let login = tokio::time::timeout(
+            self.settings.request_timeout,
+            establish(&params, &self.settings),
+        )
+        .await
+        .unwrap_or(Err(ErrorCode::Timeout));
+        let (stream, client, login) = login.inspect_err(|code| {
+            tracing::info!(%address, ?code, "cannot reach the room's node");
+        })?;
+        if login.user_id != conn.own_id {
+            // The nodes' account files differ: the application knows us by the first id.
+            tracing::warn!(%address, own = conn.own_id, there = login.user_id, "the fleet's nodes disagree on this user's id");
+            return Err(ErrorCode::IDEnrityErr);
+        }
+        let (control, control_rx) = mpsc::unbounded_channel();
+        {
+            let mut current = conn.client.lock();
+            current.close();
+            conn.flush(&mut current);
+            *current = client;
+            // The old writer sends the Goodbye, sees its channel closed and shuts the socket.
+            *conn.control.lock() = control;
+        }
+        // Requests of the old link cannot be answered on the new one.
+        conn.pending.fail_waiting(ErrorCode::NetworkException);
+        conn.uplink.lock().reset();
+        let old = self
+            .link
+            .replace(LinkIo::start(stream, control_rx, conn, &self.close));
+        if let Some(old) = old {
+            let grace = self.settings.disconnect_grace;
+            tokio::spawn(async move {
+                let LinkIo { reader, writer } = old;
+                let _ = tokio::time::timeout(grace, writer).await;
+                drop(reader);
+            });
+        }
+        tracing::info!(%address, node = %login.server_name, "the session moved to the room's node");
+        self.params = params;
+        Ok(())
+    }
+
     /// A new login with the same credentials, retried on the backoff until the MCU's resume
     /// window (counted from the cut) ends; then the session rejoins its room (`Owner`).
     /// `Err` ends the session: a final refusal (credentials, version, TLS trust), the window
@@ -539,7 +678,7 @@ impl<O: Owner> Driver<'_, O> {
                 return Err(End::Lost(reason));
             }
             let bound = self.settings.request_timeout.min(until - now);
-            let login = tokio::time::timeout(bound, establish(self.params, &self.settings))
+            let login = tokio::time::timeout(bound, establish(&self.params, &self.settings))
                 .await
                 .unwrap_or(Err(ErrorCode::Timeout));
             match login {
@@ -561,6 +700,9 @@ impl<O: Owner> Driver<'_, O> {
                 }
                 Err(code) => {
                     tracing::debug!(?code, attempt, "logging in again failed, retrying");
+                    if code == ErrorCode::SockCnntErr && self.redirected() {
+                        self.params = self.entry.clone();
+                    }
                     let delay = BACKOFF_STEP
                         .saturating_mul(1 << attempt.min(4))
                         .min(BACKOFF_MAX);
@@ -692,6 +834,16 @@ async fn open_link(
             Ok((Box::new(connect_any(addrs).await?), ChannelBinding::None))
         }
     }
+}
+
+/// `host:port` or `[v6]:port` of a redirect; `None` when malformed (or port 0).
+fn split_address(address: &str) -> Option<(String, u16)> {
+    let (host, port) = address.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|&p| p != 0)?;
+    if host.is_empty() || (host.contains(':') && !host.starts_with('[')) {
+        return None;
+    }
+    Some((host.to_owned(), port))
 }
 
 /// An IP literal, or a syntactically valid host name looked up by the system resolver.

@@ -71,6 +71,7 @@ mod dispatcher;
 mod events;
 mod mixer_glue;
 mod receive_policy;
+mod redirect;
 mod rejoin;
 mod requests;
 mod roster;

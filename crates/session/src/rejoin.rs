@@ -106,6 +106,10 @@ pub(crate) trait Rejoiner: Send + Sync + 'static {
     fn resubscribed(&self, generation: u64, user_id: u32, stream: MediaType, granted: bool);
 }
 
+/// How long a rejoin looks for its room at least (a node's death is noticed by the fleet
+/// after its lease, 4 s by default).
+const REJOIN_BUDGET_FLOOR: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Joins the room again and claims what was held; refusals of the claims are the room's
 /// answer now (another master, no free slot) and need no report beyond the events.
 pub(crate) fn run<R: Rejoiner>(session: Arc<R>, conn: Arc<Conn>) {
@@ -113,13 +117,10 @@ pub(crate) fn run<R: Rejoiner>(session: Arc<R>, conn: Arc<Conn>) {
     let Some(claims) = session.claims(generation) else {
         return;
     };
-    let joined = conn
-        .request(
-            Body::JoinRoom(pb::JoinRoom {
-                room_id: claims.room,
-            }),
-            RequestKind::Rejoin,
-        )
+    // The room may live on another node now (its node died): follow the fleet's redirects
+    // for as long as the MCU would have kept the session.
+    let budget = conn.resume_window().max(REJOIN_BUDGET_FLOOR);
+    let joined = crate::redirect::join_following(&conn, claims.room, RequestKind::Rejoin, budget)
         .and_then(|response| ErrorCode::check(response.code));
     if let Err(code) = joined {
         tracing::warn!(room = claims.room, ?code, "rejoin refused");

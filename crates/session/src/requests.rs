@@ -83,6 +83,20 @@ impl Pending {
         self.inner.lock().waiting.remove(&id)
     }
 
+    /// Fails every waiting request with `code`; later ones are still accepted.
+    pub fn fail_waiting(&self, code: ErrorCode) {
+        let waiting: Vec<Waiter> = self
+            .inner
+            .lock()
+            .waiting
+            .drain()
+            .map(|(_, waiter)| waiter)
+            .collect();
+        for waiter in waiting {
+            waiter.answer(Err(code));
+        }
+    }
+
     /// Fails every waiting request with `code`, and every later one.
     pub fn close(&self, code: ErrorCode) {
         let waiting: Vec<Waiter> = {

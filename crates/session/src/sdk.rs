@@ -22,6 +22,7 @@ use crate::dispatcher::Queue;
 use crate::events::{Event, EventSink};
 use crate::mixer_glue::MixerGlue;
 use crate::receive_policy::DropStats;
+use crate::redirect;
 use crate::requests::RequestKind;
 use crate::roster::Roster;
 use crate::send_queue;
@@ -239,7 +240,8 @@ impl Sdk {
         };
         // Nothing of the new room watches us yet.
         conn.uplink.lock().reset();
-        match conn.request(Body::JoinRoom(pb::JoinRoom { room_id }), RequestKind::Join) {
+        let budget = self.session.config.request_timeout;
+        match redirect::join_following(&conn, room_id, RequestKind::Join, budget) {
             Ok(response) => {
                 ErrorCode::check(response.code)?;
                 match response.result {

@@ -283,6 +283,9 @@ impl Session {
                         // precedes them.
                         self.set_mixer_active(true);
                     }
+                    // A fleet node sends the join on: still joining (`redirect.rs`).
+                    (_, Some(RequestKind::Join))
+                        if crate::redirect::redirect_of(&response).is_some() => {}
                     (_, Some(RequestKind::Join)) => {
                         state.joining = false;
                         let code = if accepted {
@@ -365,11 +368,16 @@ impl Session {
         };
         // A stopping MCU is not the end of a resumable session: the SDK rejoins when it is
         // back, and reports the room's end only if that fails.
+        // Nor is a fleet node sending its stale room's users away (the room moved to another
+        // node, docs/CLUSTER.md): the SDK rejoins it there.
         if event.state == StateId::RoomExit
-            && event.result == Err(ErrorCode::ServerStoped)
+            && matches!(
+                event.result,
+                Err(ErrorCode::ServerStoped | ErrorCode::NvalidSessionErr)
+            )
             && conn.resumable
         {
-            tracing::info!("the MCU is stopping: the room is rejoined when it is back");
+            tracing::info!(result = ?event.result, "the room is rejoined where it lives");
             return;
         }
         let was_in_room = state.cache.in_room();

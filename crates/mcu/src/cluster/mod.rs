@@ -69,6 +69,8 @@ struct State {
     suspects: HashSet<String>,
     /// The last record written.
     record: Option<NodeRecord>,
+    /// Left the fleet (shutdown): no more heartbeats, which would bring the record back.
+    left: bool,
 }
 
 impl Fleet {

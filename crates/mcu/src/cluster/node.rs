@@ -93,6 +93,7 @@ impl Fleet {
                 egress_bytes_per_s,
                 cpu_percent,
                 draining: self.draining(),
+                room_users: local.iter().map(|(room, users)| (*room, *users)).collect(),
             });
             state.local = local;
         }
@@ -112,15 +113,37 @@ impl Fleet {
         };
         let mut tick = tokio::time::interval(self.settings.heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut told = HashMap::new();
         while self.hub.upgrade().is_some() {
             tick.tick().await;
             self.refresh_nodes(stores).await;
+            self.tell_remote_users(&mut told).await;
             self.sweep(stores).await;
             if self.draining() {
                 self.release_empty(stores).await;
             }
             self.evict_stale().await;
         }
+    }
+
+    /// Gives the room core the users of rooms homed elsewhere when they changed (its room
+    /// lists show them).
+    async fn tell_remote_users(&self, told: &mut HashMap<RoomId, u32>) {
+        let users = {
+            let state = self.state.lock();
+            let now = Instant::now();
+            state
+                .view
+                .remote_users(&self.settings.node, now, self.settings.lease)
+        };
+        if users == *told {
+            return;
+        }
+        let Some(hub) = self.hub.upgrade() else {
+            return;
+        };
+        *told = users.clone();
+        let _ = hub.send(HubMsg::Core(Input::RemoteUsers(users))).await;
     }
 
     /// Rereads the known nodes' records: the view stays right while a watch recovers from
@@ -143,8 +166,12 @@ impl Fleet {
 
     /// Writes this node's record; the lease then runs from the moment the write was sent.
     pub(super) async fn heartbeat(&self, stores: &Stores) -> Result<(), String> {
-        let Some(record) = self.state.lock().record.clone() else {
-            return Err("no record yet".into());
+        let record = {
+            let state = self.state.lock();
+            if state.left {
+                return Err("left the fleet".into());
+            }
+            state.record.clone().ok_or("no record yet")?
         };
         let sent = Instant::now();
         let written = kv::put_node(stores, &record).await;
@@ -379,17 +406,27 @@ impl Fleet {
         let Some(stores) = self.stores.get() else {
             return;
         };
-        let own: Vec<(RoomId, u64)> = {
-            let state = self.state.lock();
-            state
-                .view
-                .rooms
-                .iter()
-                .filter(|(_, placed)| placed.placement.home == self.settings.node)
-                .map(|(room, placed)| (*room, placed.revision))
-                .collect()
+        // Draining first: a join elsewhere must not place a released room back here.
+        self.draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let own: HashMap<RoomId, u64> = {
+            let mut state = self.state.lock();
+            if let Some(record) = state.record.as_mut() {
+                record.draining = true;
+            }
+            // Rooms users were let into under a placement this node's view may not hold yet
+            // (made by another node a moment ago), and the rooms the view homes here.
+            let mut own = state.admitted.clone();
+            for (room, placed) in &state.view.rooms {
+                if placed.placement.home == self.settings.node {
+                    own.insert(*room, placed.revision);
+                }
+            }
+            own
         };
         let work = async {
+            let _ = self.heartbeat(stores).await;
+            self.state.lock().left = true;
             for (room, revision) in own {
                 let _ = kv::release_placement(stores, room, revision).await;
             }

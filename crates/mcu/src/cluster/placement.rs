@@ -1,7 +1,7 @@
 //! The fleet as one node sees it (kept current by KV watches) and the placement rule. No
 //! I/O: the join path reads it without waiting on NATS.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,9 @@ pub struct NodeRecord {
     pub cpu_percent: f32,
     /// Takes no new rooms; releases its rooms as they empty.
     pub draining: bool,
+    /// Users per room with users: other nodes' room lists show them (one heartbeat old).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub room_users: BTreeMap<RoomId, u32>,
 }
 
 /// A room's home (`<prefix>_rooms`, key `room.<id>`). `epoch` grows with every move, so a
@@ -99,6 +102,19 @@ impl View {
 
     /// A node whose heartbeat arrived within the lease: worth a redirect. (The authority
     /// on death is NATS itself, asked before anything is moved.)
+    /// Users in the rooms homed on other live nodes, as their last heartbeats say (a room
+    /// list shows them: the vendor's `m_s32CurUserCnt` counts the whole fleet's room).
+    pub fn remote_users(&self, own: &str, now: Instant, lease: Duration) -> HashMap<RoomId, u32> {
+        self.rooms
+            .iter()
+            .filter(|(_, placed)| placed.placement.home != own)
+            .filter_map(|(room, placed)| {
+                let home = self.alive(&placed.placement.home, now, lease)?;
+                Some((*room, home.room_users.get(room).copied()?))
+            })
+            .collect()
+    }
+
     pub fn alive(&self, name: &str, now: Instant, lease: Duration) -> Option<&NodeRecord> {
         self.nodes
             .get(name)
@@ -171,6 +187,7 @@ mod tests {
             egress_bytes_per_s: 0,
             cpu_percent: 0.0,
             draining,
+            room_users: BTreeMap::new(),
         }
     }
 

@@ -104,6 +104,8 @@ pub enum Input {
     /// The fleet moved `room` to another node: its users here get `ROOM_EXIT` and `Bye`
     /// with `code` and are closed (docs/CLUSTER.md).
     Evict { room: RoomId, code: ErrorCode },
+    /// Users of rooms homed on other fleet nodes (room lists show them; replaces the last).
+    RemoteUsers(HashMap<RoomId, u32>),
 }
 
 /// What a resumable login is told beside its user id.
@@ -214,6 +216,8 @@ pub struct Core {
     key_frame_requests: u64,
     /// Subscribers' answers waiting for the sender to acknowledge its `StreamDemand`.
     held: Vec<HeldResponse>,
+    /// Users of rooms homed on other fleet nodes, as the fleet last said.
+    remote_users: HashMap<RoomId, u32>,
     outbox: Outbox,
 }
 
@@ -257,6 +261,7 @@ impl Core {
             looked_pending: BTreeSet::new(),
             key_frame_requests: 0,
             held: Vec::new(),
+            remote_users: HashMap::new(),
             outbox: Outbox::default(),
         }
     }
@@ -300,6 +305,7 @@ impl Core {
             Input::AdminCloseRoom { room } => self.admin_close_room(room),
             Input::AdminNotice { room, text, color } => self.admin_notice(room, text, color),
             Input::Evict { room, code } => self.evict_room(room, code),
+            Input::RemoteUsers(users) => self.remote_users = users,
         }
         self.outbox.demand_raised.clear();
         self.release_held(now);
@@ -539,8 +545,18 @@ impl Core {
         }
     }
 
+    /// The room list: a room nobody is in here may be in use on another fleet node.
     fn room_infos(&self) -> Vec<pb::RoomInfo> {
-        self.rooms.values().map(room_info).collect()
+        self.rooms
+            .values()
+            .map(|room| {
+                let mut info = room_info(room);
+                if room.members.is_empty() {
+                    info.cur_users = self.remote_users.get(&room.spec.id).copied().unwrap_or(0);
+                }
+                info
+            })
+            .collect()
     }
 }
 
