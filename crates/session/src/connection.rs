@@ -351,6 +351,7 @@ pub(crate) async fn run<O: Owner>(
         request_timeout: timeout,
     });
     tracing::info!(user_id = login.user_id, server = %login.server_name, "connected to the MCU");
+    let alternates = login.fleet_nodes.clone();
     if let Err(code) = owner.connected(generation, &conn, login, &params.username) {
         let _ = reply.send(Err(code));
         conn.done.set();
@@ -364,6 +365,7 @@ pub(crate) async fn run<O: Owner>(
         conn: &conn,
         entry: params.clone(),
         params,
+        alternates,
         moves: moves_rx,
         settings,
         link: Some(link),
@@ -432,6 +434,8 @@ struct Driver<'a, O: Owner> {
     entry: ConnectParams,
     /// The node carrying the session: the entry, or where a redirect sent it.
     params: ConnectParams,
+    /// A fleet's other nodes, as the last login named them (`LoginResult.fleet_nodes`).
+    alternates: Vec<String>,
     moves: mpsc::UnboundedReceiver<Move>,
     settings: Settings,
     link: Option<LinkIo>,
@@ -493,11 +497,12 @@ impl<O: Owner> Driver<'_, O> {
                             self.link = Some(LinkIo::start(stream, control_rx, conn, &self.close));
                             client.resume_link(binding, Instant::now());
                         }
-                        Err(ErrorCode::SockCnntErr) if self.redirected() => {
-                            // Nobody listens at the room's node: it died. The entry knows
-                            // (after the fleet's lease) where the room lives now.
-                            tracing::info!(node = %self.params.host, "the room's node is gone: rejoining through the entry");
-                            self.params = self.entry.clone();
+                        Err(ErrorCode::SockCnntErr) if self.can_fall_back() => {
+                            // Nobody listens at the fleet node carrying the session: it died.
+                            // The entry, or another node, knows (after the fleet's lease)
+                            // where the room lives now.
+                            tracing::info!(node = %self.params.host, port = self.params.port, "the node is gone: rejoining through another");
+                            self.fall_back();
                             self.relogin = true;
                         }
                         Err(code) => {
@@ -607,6 +612,27 @@ impl<O: Owner> Driver<'_, O> {
         (&self.params.host, self.params.port) != (&self.entry.host, self.entry.port)
     }
 
+    /// Another address to log in at exists when the current one stops answering.
+    fn can_fall_back(&self) -> bool {
+        self.redirected() || !self.alternates.is_empty()
+    }
+
+    /// The next address to log in at: the entry, then the fleet's other nodes in turn (a
+    /// redirect's node falls back to the entry first).
+    fn fall_back(&mut self) {
+        let current = address_of(&self.params.host, self.params.port);
+        let mut candidates = vec![address_of(&self.entry.host, self.entry.port)];
+        candidates.extend(self.alternates.iter().cloned());
+        let next = match candidates.iter().position(|c| *c == current) {
+            Some(i) => &candidates[(i + 1) % candidates.len()],
+            None => &candidates[0],
+        };
+        if let Some((host, port)) = split_address(next) {
+            self.params.host = host;
+            self.params.port = port;
+        }
+    }
+
     /// Logs in at the fleet node `address` and puts the session there: the old link says
     /// Goodbye and closes. Nothing is reported: to the application it is still one session.
     async fn move_to(&mut self, address: &str) -> Result<(), ErrorCode> {
@@ -656,6 +682,7 @@ impl<O: Owner> Driver<'_, O> {
         }
         tracing::info!(%address, node = %login.server_name, "the session moved to the room's node");
         self.params = params;
+        self.alternates = login.fleet_nodes;
         Ok(())
     }
 
@@ -691,6 +718,7 @@ impl<O: Owner> Driver<'_, O> {
                     conn.linked.store(true, Ordering::Release);
                     self.suspended = None;
                     tracing::info!(user_id = login.user_id, "logged in again after the cut");
+                    self.alternates = login.fleet_nodes.clone();
                     Arc::clone(self.owner).relogged(conn.generation, conn, login);
                     return Ok(());
                 }
@@ -700,8 +728,8 @@ impl<O: Owner> Driver<'_, O> {
                 }
                 Err(code) => {
                     tracing::debug!(?code, attempt, "logging in again failed, retrying");
-                    if code == ErrorCode::SockCnntErr && self.redirected() {
-                        self.params = self.entry.clone();
+                    if code == ErrorCode::SockCnntErr && self.can_fall_back() {
+                        self.fall_back();
                     }
                     let delay = BACKOFF_STEP
                         .saturating_mul(1 << attempt.min(4))
@@ -833,6 +861,15 @@ async fn open_link(
             );
             Ok((Box::new(connect_any(addrs).await?), ChannelBinding::None))
         }
+    }
+}
+
+/// `host:port` as a fleet names its nodes (an IPv6 literal in brackets).
+fn address_of(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 

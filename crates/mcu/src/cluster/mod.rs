@@ -71,6 +71,8 @@ struct State {
     record: Option<NodeRecord>,
     /// Left the fleet (shutdown): no more heartbeats, which would bring the record back.
     left: bool,
+    /// What the room core was last told of the fleet (`node.rs`, `tell_core`).
+    told_core: (HashMap<RoomId, u32>, Vec<String>),
 }
 
 impl Fleet {

@@ -113,11 +113,10 @@ impl Fleet {
         };
         let mut tick = tokio::time::interval(self.settings.heartbeat);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut told = HashMap::new();
         while self.hub.upgrade().is_some() {
             tick.tick().await;
             self.refresh_nodes(stores).await;
-            self.tell_remote_users(&mut told).await;
+            self.tell_core().await;
             self.sweep(stores).await;
             if self.draining() {
                 self.release_empty(stores).await;
@@ -126,24 +125,36 @@ impl Fleet {
         }
     }
 
-    /// Gives the room core the users of rooms homed elsewhere when they changed (its room
-    /// lists show them).
-    async fn tell_remote_users(&self, told: &mut HashMap<RoomId, u32>) {
-        let users = {
-            let state = self.state.lock();
-            let now = Instant::now();
-            state
+    /// Gives the room core what its answers show of the fleet, when it changed: users of
+    /// rooms homed elsewhere (room lists), the other serving nodes (logins).
+    async fn tell_core(&self) {
+        let news = {
+            let mut state = self.state.lock();
+            let (now, lease, own) = (Instant::now(), self.settings.lease, &self.settings.node);
+            let mut others: Vec<String> = state
                 .view
-                .remote_users(&self.settings.node, now, self.settings.lease)
+                .serving(now, lease)
+                .into_iter()
+                .filter(|node| node.name != *own)
+                .map(|node| node.address.clone())
+                .collect();
+            others.sort();
+            let news = (state.view.remote_users(own, now, lease), others);
+            if news == state.told_core {
+                return;
+            }
+            state.told_core = news.clone();
+            news
         };
-        if users == *told {
-            return;
-        }
         let Some(hub) = self.hub.upgrade() else {
             return;
         };
-        *told = users.clone();
-        let _ = hub.send(HubMsg::Core(Input::RemoteUsers(users))).await;
+        let (remote_users, other_nodes) = news;
+        let view = Input::FleetView {
+            remote_users,
+            other_nodes,
+        };
+        let _ = hub.send(HubMsg::Core(view)).await;
     }
 
     /// Rereads the known nodes' records: the view stays right while a watch recovers from
@@ -347,15 +358,19 @@ impl Fleet {
                         let Ok(entry) = entry else {
                             break;
                         };
-                        let mut state = self.state.lock();
-                        match kv::decode_node(&entry) {
-                            Some((record, revision)) => {
-                                state.view.heard(record, revision, Instant::now());
-                            }
-                            None => {
-                                state.view.nodes.remove(&entry.key);
+                        {
+                            let mut state = self.state.lock();
+                            match kv::decode_node(&entry) {
+                                Some((record, revision)) => {
+                                    state.view.heard(record, revision, Instant::now());
+                                }
+                                None => {
+                                    state.view.nodes.remove(&entry.key);
+                                }
                             }
                         }
+                        // Logins name the other nodes from the first moment they are known.
+                        self.tell_core().await;
                     }
                 }
                 Err(err) => tracing::warn!("fleet: cannot watch the nodes: {err}"),

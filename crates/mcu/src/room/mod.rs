@@ -104,8 +104,13 @@ pub enum Input {
     /// The fleet moved `room` to another node: its users here get `ROOM_EXIT` and `Bye`
     /// with `code` and are closed (docs/CLUSTER.md).
     Evict { room: RoomId, code: ErrorCode },
-    /// Users of rooms homed on other fleet nodes (room lists show them; replaces the last).
-    RemoteUsers(HashMap<RoomId, u32>),
+    /// The fleet as its node sees it now (replaces the last).
+    FleetView {
+        /// Users of rooms homed on other nodes (room lists show them).
+        remote_users: HashMap<RoomId, u32>,
+        /// Other live serving nodes' client addresses (logins tell them).
+        other_nodes: Vec<String>,
+    },
 }
 
 /// What a resumable login is told beside its user id.
@@ -218,6 +223,8 @@ pub struct Core {
     held: Vec<HeldResponse>,
     /// Users of rooms homed on other fleet nodes, as the fleet last said.
     remote_users: HashMap<RoomId, u32>,
+    /// Other fleet nodes' client addresses, as the fleet last said.
+    other_nodes: Vec<String>,
     outbox: Outbox,
 }
 
@@ -262,6 +269,7 @@ impl Core {
             key_frame_requests: 0,
             held: Vec::new(),
             remote_users: HashMap::new(),
+            other_nodes: Vec::new(),
             outbox: Outbox::default(),
         }
     }
@@ -305,7 +313,13 @@ impl Core {
             Input::AdminCloseRoom { room } => self.admin_close_room(room),
             Input::AdminNotice { room, text, color } => self.admin_notice(room, text, color),
             Input::Evict { room, code } => self.evict_room(room, code),
-            Input::RemoteUsers(users) => self.remote_users = users,
+            Input::FleetView {
+                remote_users,
+                other_nodes,
+            } => {
+                self.remote_users = remote_users;
+                self.other_nodes = other_nodes;
+            }
         }
         self.outbox.demand_raised.clear();
         self.release_held(now);

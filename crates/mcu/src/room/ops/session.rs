@@ -76,6 +76,7 @@ impl Core {
             },
             resume_token: resume.as_ref().map(|r| r.token.clone()).unwrap_or_default(),
             resume_key: resume.map(|r| r.key).unwrap_or_default(),
+            fleet_nodes: self.other_nodes.clone(),
         };
         let result = Some(pb::response::Result::Login(login));
         self.outbox
