@@ -342,49 +342,7 @@ impl Config {
             password::validate_hash(&admin.password_hash)
                 .with_context(|| format!("admin account {:?}", admin.username))?;
         }
-        let accounts = accounts(file.accounts)?;
-        let by_name: HashMap<&str, u32> = accounts
-            .iter()
-            .map(|a| (a.username.as_str(), a.id))
-            .collect();
-        let mut rooms = Vec::with_capacity(file.rooms.len());
-        let mut room_ids = HashSet::new();
-        for room in file.rooms {
-            if room.id == 0 || room.id > i32::MAX as u32 {
-                bail!("room id {} must be within 1..=2147483647", room.id);
-            }
-            if !room_ids.insert(room.id) {
-                bail!("room id {} is used twice", room.id);
-            }
-            let Some(&creator_id) = by_name.get(room.creator.as_str()) else {
-                bail!(
-                    "room {}: creator {:?} is not an account",
-                    room.id,
-                    room.creator
-                );
-            };
-            if room.max_users == 0 || room.max_users > MAX_ROOM_USERS {
-                bail!(
-                    "room {}: max_users must be within 1..={MAX_ROOM_USERS}",
-                    room.id
-                );
-            }
-            let start_time = room.start_time.as_ref().map(TimeValue::unix).transpose()?;
-            let end_time = room.end_time.as_ref().map(TimeValue::unix).transpose()?;
-            if let (Some(start), Some(end)) = (start_time, end_time)
-                && end <= start
-            {
-                bail!("room {}: end_time is not after start_time", room.id);
-            }
-            rooms.push(RoomSpec {
-                id: room.id,
-                name: room.name,
-                creator_id,
-                start_time: start_time.unwrap_or(0),
-                end_time: end_time.unwrap_or(0),
-                max_users: room.max_users,
-            });
-        }
+        let (accounts, rooms) = directory(file.accounts, file.rooms)?;
         Ok(Config {
             server_name: file.server.name,
             heartbeat_ms: file.server.heartbeat_ms,
@@ -396,6 +354,21 @@ impl Config {
             tls: file.tls,
             login: file.login,
             cluster: file.cluster,
+        })
+    }
+
+    /// This configuration with other accounts and rooms (a fleet's shared ones,
+    /// docs/CLUSTER.md), validated as a file's are.
+    pub fn with_directory(
+        &self,
+        accounts: Vec<AccountEntry>,
+        rooms: Vec<RoomEntry>,
+    ) -> anyhow::Result<Config> {
+        let (accounts, rooms) = directory(accounts, rooms)?;
+        Ok(Config {
+            accounts,
+            rooms,
+            ..self.clone()
         })
     }
 
@@ -434,6 +407,58 @@ impl Config {
             cluster: Default::default(),
         })
     }
+}
+
+/// Validates accounts and rooms together (a room's creator must be an account) and numbers
+/// the accounts without a fixed id.
+fn directory(
+    account_entries: Vec<AccountEntry>,
+    room_entries: Vec<RoomEntry>,
+) -> anyhow::Result<(Vec<Account>, Vec<RoomSpec>)> {
+    let accounts = accounts(account_entries)?;
+    let by_name: HashMap<&str, u32> = accounts
+        .iter()
+        .map(|a| (a.username.as_str(), a.id))
+        .collect();
+    let mut rooms = Vec::with_capacity(room_entries.len());
+    let mut room_ids = HashSet::new();
+    for room in room_entries {
+        if room.id == 0 || room.id > i32::MAX as u32 {
+            bail!("room id {} must be within 1..=2147483647", room.id);
+        }
+        if !room_ids.insert(room.id) {
+            bail!("room id {} is used twice", room.id);
+        }
+        let Some(&creator_id) = by_name.get(room.creator.as_str()) else {
+            bail!(
+                "room {}: creator {:?} is not an account",
+                room.id,
+                room.creator
+            );
+        };
+        if room.max_users == 0 || room.max_users > MAX_ROOM_USERS {
+            bail!(
+                "room {}: max_users must be within 1..={MAX_ROOM_USERS}",
+                room.id
+            );
+        }
+        let start_time = room.start_time.as_ref().map(TimeValue::unix).transpose()?;
+        let end_time = room.end_time.as_ref().map(TimeValue::unix).transpose()?;
+        if let (Some(start), Some(end)) = (start_time, end_time)
+            && end <= start
+        {
+            bail!("room {}: end_time is not after start_time", room.id);
+        }
+        rooms.push(RoomSpec {
+            id: room.id,
+            name: room.name,
+            creator_id,
+            start_time: start_time.unwrap_or(0),
+            end_time: end_time.unwrap_or(0),
+            max_users: room.max_users,
+        });
+    }
+    Ok((accounts, rooms))
 }
 
 fn accounts(entries: Vec<AccountEntry>) -> anyhow::Result<Vec<Account>> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use conference_mcu::cluster::{ConfigSource, shared_config};
 use conference_mcu::config::Config;
 use conference_mcu::password;
 use conference_mcu::transport::{self, Options};
@@ -45,9 +46,9 @@ struct Cli {
     /// Off unless this or the config sets it (docs/OPERATIONS.md).
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
-    /// Join a fleet of MCUs: NATS servers, comma-separated (`nats://host:port,...`);
-    /// overrides `[cluster] nats` (docs/CLUSTER.md).
-    #[arg(long, value_name = "URLS", value_delimiter = ',')]
+    /// Join a fleet of MCUs (`publish-config`: publish to it): NATS servers, comma-separated
+    /// (`nats://host:port,...`); overrides `[cluster] nats` (docs/CLUSTER.md).
+    #[arg(long, value_name = "URLS", value_delimiter = ',', global = true)]
     cluster: Vec<String>,
     /// Log line format on stderr: `text` (default) or `json` (one object per line).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
@@ -71,6 +72,11 @@ enum Command {
               value_parser = clap::value_parser!(u32).range(i64::from(scram::MIN_ITERATIONS)..=i64::from(scram::MAX_ITERATIONS)))]
         iterations: u32,
     },
+    /// Validate FILE and publish its accounts and rooms to the fleet's NATS KV (bucket
+    /// `<prefix>_config`), where nodes with `[cluster] config = "kv"` take them from and
+    /// apply them at once (docs/CLUSTER.md). NATS: `--cluster`, else FILE's `[cluster]
+    /// nats`; prefix and replicas from FILE's `[cluster]`. An invalid FILE writes nothing.
+    PublishConfig { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -80,6 +86,7 @@ fn main() -> ExitCode {
             ref password,
             iterations,
         }) => hash_password(password.clone(), iterations),
+        Some(Command::PublishConfig { ref file }) => publish_config(file, &cli.cluster),
         None => match &cli.check_config {
             Some(path) => check_config(path),
             None => serve(&cli),
@@ -110,6 +117,14 @@ fn hash_password(password: Option<String>, iterations: u32) -> anyhow::Result<()
 fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
     let config = Config::load(path)?;
     conference_mcu::transport::tls::TlsServer::load(&config.tls)?;
+    if config.cluster.config == ConfigSource::Kv {
+        println!(
+            "{}: valid (accounts and rooms from NATS KV {})",
+            path.display(),
+            conference_mcu::cluster::kv::config_bucket_name(&config.cluster.prefix)
+        );
+        return Ok(());
+    }
     for warning in config.warnings() {
         eprintln!("warning: {warning}");
     }
@@ -119,6 +134,31 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
         config.accounts.len(),
         config.rooms.len()
     );
+    Ok(())
+}
+
+fn publish_config(path: &std::path::Path, nats: &[String]) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let published = runtime.block_on(shared_config::publish(path, nats))?;
+    let what = format!("{} accounts, {} rooms", published.accounts, published.rooms);
+    if published.unchanged {
+        println!(
+            "{}: unchanged, NATS KV {} already holds it ({what}, revision {})",
+            path.display(),
+            published.bucket,
+            published.revision
+        );
+    } else {
+        println!(
+            "{}: published to NATS KV {} ({what}, revision {})",
+            path.display(),
+            published.bucket,
+            published.revision
+        );
+    }
     Ok(())
 }
 
@@ -166,8 +206,11 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
     if !cli.cluster.is_empty() {
         config.cluster.nats = cli.cluster.clone();
     }
-    for warning in config.warnings() {
-        tracing::warn!("{warning}");
+    let from_kv = config.cluster.config == ConfigSource::Kv;
+    if !from_kv {
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
     }
     raise_fd_limit();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -193,6 +236,18 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
             }
             None => None,
         };
+        // Not ready (nothing on stdout, no READY=1) before the accounts and rooms are here;
+        // early clients wait in the listen backlog.
+        let shared_revision = if from_kv {
+            let (shared, revision) = shared_config::load_at_start(&config).await?;
+            config = shared;
+            for warning in config.warnings() {
+                tracing::warn!("{warning}");
+            }
+            Some(revision)
+        } else {
+            None
+        };
         let addr = listener.local_addr()?;
         tracing::info!(%addr, accounts = config.accounts.len(), rooms = config.rooms.len(), "listening");
         // The one machine-readable line on stdout: tests and scripts wait for it.
@@ -207,6 +262,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         let options = Options {
             auth_timeout: Duration::from_millis(cli.auth_timeout_ms.max(1)),
             config_path: cli.config.clone(),
+            shared_revision,
             ..Options::default()
         };
         transport::serve_with_admin(listener, admin, config, options, shutdown_signal()).await

@@ -546,3 +546,257 @@ fn figures_join_with_and_without_a_redirect_and_failover_time() {
         started.elapsed().as_millis()
     );
 }
+
+/// Only in the shared configuration (KV), never in the nodes' files.
+const KV_ROOM: u32 = 3001;
+const KV_ROOM_2: u32 = 3002;
+
+/// What the tests publish to KV: the demo, an account and a room the nodes' files lack.
+fn shared_config() -> TestConfig {
+    TestConfig::demo()
+        .account("guest", "guest", false)
+        .room(KV_ROOM, "Only in KV", "teacher", 16)
+}
+
+/// Three nodes set to `[cluster] config = "kv"`, their files holding `config()` (rooms
+/// 2001..2030, no `guest`), KV holding `shared_config()`.
+fn fleet_from_kv() -> TestFleet {
+    TestFleet::start_from_kv(
+        &config(),
+        &shared_config(),
+        3,
+        3,
+        env!("CARGO_BIN_EXE_conference-mcu").into(),
+    )
+}
+
+/// `user` at node `at` asks for `room`: the code of a refusal (a join let in or redirected
+/// is a failure here).
+fn refused(fleet: &TestFleet, at: usize, user: &str, room: u32) -> u32 {
+    let (mut client, _) = TestClient::login(fleet.nodes[at].mcu.addr, user, user);
+    match join_carrying(&mut client, room, &[]) {
+        JoinAnswer::Refused(code) => code,
+        other => panic!("node {at} took room {room}: {other:?}"),
+    }
+}
+
+/// Until every node runs `revision` of the shared configuration.
+fn wait_revision(fleet: &TestFleet, revision: u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for i in 0..fleet.nodes.len() {
+        while fleet.config_revision(i) != revision {
+            assert!(
+                Instant::now() < deadline,
+                "node {i} runs revision {} instead of {revision}:\n{}",
+                fleet.config_revision(i),
+                fleet.nodes[i].mcu.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// `publish-config`'s revision, from its output.
+fn published_revision(output: &std::process::Output) -> u64 {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "publish-config failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .trim()
+        .rsplit_once("revision ")
+        .and_then(|(_, n)| n.trim_end_matches(')').parse().ok())
+        .unwrap_or_else(|| panic!("no revision in {stdout:?}"))
+}
+
+#[test]
+fn accounts_and_rooms_from_kv_reach_every_node_and_follow_each_publish() {
+    let fleet = fleet_from_kv();
+    let start = fleet.config_revision(0);
+    wait_revision(&fleet, start);
+    // Each node served KV's accounts and rooms from its first connection: read before it
+    // listened, not applied by a reload once it reached the fleet.
+    for node in &fleet.nodes {
+        let log = node.mcu.log();
+        assert!(
+            logged(&log, &["accounts and rooms from NATS KV".into()])
+                && !logged(&log, &["configuration reloaded".into()]),
+            "{log}"
+        );
+    }
+    // An account and a room that exist only in KV are served, whichever node is asked.
+    let mut guest = land(&fleet, 1, "guest", KV_ROOM, Duration::from_secs(5));
+    let mut teacher = land(&fleet, 2, "teacher", KV_ROOM, Duration::from_secs(5));
+    assert_eq!(guest.addr, teacher.addr);
+    // The files' own rooms are not: KV replaces them.
+    for i in 0..3 {
+        assert_eq!(
+            refused(&fleet, i, "class1", FIRST),
+            ErrorCode::RoomUnexist.code()
+        );
+    }
+    // A new room published reaches every node; the running lesson goes on.
+    let published = Instant::now();
+    let revision = published_revision(&fleet.publish(&shared_config().room(
+        KV_ROOM_2,
+        "Published later",
+        "teacher",
+        16,
+    )));
+    assert!(revision > start);
+    // One home whichever node is asked: every gate knows the room (a gate that did not would
+    // let the join into its own core, unplaced).
+    let mut homes = HashSet::new();
+    for i in 0..3 {
+        let user = format!("class{}", i + 1);
+        homes.insert(land(&fleet, i, &user, KV_ROOM_2, Duration::from_secs(5)).addr);
+    }
+    assert_eq!(
+        homes.len(),
+        1,
+        "room {KV_ROOM_2} has several homes: {homes:?}"
+    );
+    eprintln!(
+        "a published room joinable from every node after {} ms",
+        published.elapsed().as_millis()
+    );
+    wait_revision(&fleet, revision);
+    chat_reaches(&mut teacher.client, &mut guest.client);
+    assert_eq!(guest.client.bye, None);
+    // Publishing the same again writes nothing.
+    let again = fleet.publish(&shared_config().room(KV_ROOM_2, "Published later", "teacher", 16));
+    assert_eq!(published_revision(&again), revision);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("unchanged"));
+    // A room withdrawn from KV: its lesson is closed, and every node's gate refuses it
+    // (no redirect to its old home).
+    let revision = published_revision(&fleet.publish(
+        &TestConfig::demo().account("guest", "guest", false).room(
+            KV_ROOM_2,
+            "Published later",
+            "teacher",
+            16,
+        ),
+    ));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let exit = loop {
+        // The teacher's USER_LEAVE comes first.
+        let event = guest
+            .client
+            .next_event(deadline.saturating_duration_since(Instant::now()))
+            .expect("ROOM_EXIT when the room is withdrawn");
+        if event.state == StateId::RoomExit.id() {
+            break event;
+        }
+    };
+    assert_eq!(exit.result, ErrorCode::RoomClosed.code());
+    wait_revision(&fleet, revision);
+    for i in 0..3 {
+        assert_eq!(
+            refused(&fleet, i, "class4", KV_ROOM),
+            ErrorCode::RoomUnexist.code()
+        );
+    }
+}
+
+/// Whether a line of `log` has every one of `parts`.
+fn logged(log: &str, parts: &[String]) -> bool {
+    log.lines()
+        .any(|line| parts.iter().all(|part| line.contains(part.as_str())))
+}
+
+/// The warning of a node refusing `revision` of the shared configuration.
+fn refusal(revision: u64) -> [String; 2] {
+    [
+        "shared configuration from NATS refused, keeping the running configuration".into(),
+        format!("revision={revision}"),
+    ]
+}
+
+#[test]
+fn an_invalid_shared_configuration_is_refused_and_nothing_changes() {
+    let fleet = fleet_from_kv();
+    let start = fleet.config_revision(0);
+    wait_revision(&fleet, start);
+    // publish-config validates first: a room whose creator is no account writes nothing.
+    let bad = shared_config().room(KV_ROOM_2, "Bad", "nobody", 16);
+    let output = fleet.publish(&bad);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("creator \"nobody\" is not an account"),
+        "{stderr}"
+    );
+    // Bytes written by other means (`nats kv put`): not a configuration, and one that does
+    // not validate. Each node logs them and keeps what it runs.
+    let garbage = fleet.put_shared_raw(b"\xff\xfe[[room]\x00");
+    let invalid = fleet.put_shared_raw(
+        format!(
+            "[[account]]\nusername = \"t\"\npassword_hash = \"x\"\n\
+             [[room]]\nid = {KV_ROOM_2}\nname = \"r\"\ncreator = \"t\"\nmax_users = 2\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(invalid, garbage + 1);
+    for (i, node) in fleet.nodes.iter().enumerate() {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !logged(&node.mcu.log(), &refusal(invalid)) {
+            assert!(
+                Instant::now() < deadline,
+                "node {i} did not refuse revision {invalid}:\n{}",
+                node.mcu.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            logged(&node.mcu.log(), &refusal(garbage)),
+            "{}",
+            node.mcu.log()
+        );
+        assert_eq!(fleet.config_revision(i), start);
+        let metrics = AdminClient::login(node.admin).get_text("/metrics");
+        assert!(
+            metrics.contains("conference_cluster_config_refused_total 2"),
+            "{metrics}"
+        );
+        // Still the running configuration: the KV room and account, not the refused room.
+        assert_eq!(
+            refused(&fleet, i, "class1", KV_ROOM_2),
+            ErrorCode::RoomUnexist.code()
+        );
+    }
+    let guest = land(&fleet, 0, "guest", KV_ROOM, Duration::from_secs(5));
+    drop(guest);
+    // The watch outlived the bad revisions: a valid publish is applied.
+    let revision =
+        published_revision(&fleet.publish(&shared_config().room(KV_ROOM_2, "Good", "teacher", 16)));
+    assert!(revision > invalid);
+    land(&fleet, 2, "class2", KV_ROOM_2, Duration::from_secs(5));
+}
+
+#[test]
+fn a_node_set_to_kv_refuses_to_start_while_kv_holds_no_configuration() {
+    let nats = conference_testkit::nats::NatsCluster::start(1);
+    let toml =
+        conference_testkit::fleet::node_toml(&config(), "mcu0", &FleetTiming::default(), true);
+    let args = [
+        "--listen".to_string(),
+        "127.0.0.1:0".to_string(),
+        "--cluster".to_string(),
+        nats.urls(),
+    ];
+    let output = conference_testkit::fleet::run_to_exit(
+        env!("CARGO_BIN_EXE_conference-mcu").as_ref(),
+        Some(&toml),
+        &args,
+        Duration::from_secs(20),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no shared configuration in NATS (bucket conference_config, key shared)"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("listening on"));
+}

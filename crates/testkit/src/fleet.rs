@@ -3,12 +3,15 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use conference_proto::pb::{self, client_message::Body};
 use conference_proto::{ErrorCode, PROTOCOL_VERSION};
 
+use crate::child::ChildProcess;
 use crate::client::{DEFAULT_TIMEOUT, TestClient};
 use crate::nats::NatsCluster;
 use crate::{McuProcess, SpawnOptions, TestConfig, hash_password_cheap};
@@ -43,6 +46,82 @@ pub struct TestFleet {
     /// Declared after the nodes: the MCUs stop before NATS does.
     pub nats: NatsCluster,
     pub timing: FleetTiming,
+    binary: PathBuf,
+}
+
+/// A fleet node's file: `config` (accounts, rooms, `[server]`), the operator's admin
+/// account and `[cluster]` with the node's name and timing; with `from_kv`, `config = "kv"`.
+pub fn node_toml(config: &TestConfig, name: &str, timing: &FleetTiming, from_kv: bool) -> String {
+    format!(
+        "{}\n[admin]\nlisten = \"127.0.0.1:0\"\n\n[[admin.account]]\nusername = {:?}\n\
+         password_hash = {:?}\n\n[cluster]\nnode = {name:?}\nheartbeat_ms = {}\n\
+         lease_ms = {}\nsecret = \"a test fleet's shared key\"\nconfig = {:?}\n",
+        config.to_toml(),
+        OPS.0,
+        hash_password_cheap(OPS.1),
+        timing.heartbeat_ms,
+        timing.lease_ms,
+        if from_kv { "kv" } else { "file" },
+    )
+}
+
+/// A temporary file, removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(text: &str) -> TempFile {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "conference-fleet-{}-{}.toml",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, text).expect("write a temporary file");
+        TempFile(path)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Runs `binary` with `args` (then `--config` a file holding `config_toml`, if given) to its
+/// exit, within `timeout`: a node expected to refuse to start, say.
+pub fn run_to_exit(
+    binary: &Path,
+    config_toml: Option<&str>,
+    args: &[String],
+    timeout: Duration,
+) -> Output {
+    let file = config_toml.map(TempFile::new);
+    let mut command = Command::new(binary);
+    command.args(args);
+    if let Some(file) = &file {
+        command.arg("--config").arg(&file.0);
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child =
+        ChildProcess::spawn("conference-mcu", &mut command).expect("start conference-mcu");
+    child
+        .output(timeout)
+        .unwrap_or_else(|| panic!("conference-mcu {args:?} did not exit within {timeout:?}"))
+}
+
+/// `conference-mcu --cluster URLS publish-config FILE`, FILE holding `toml`.
+fn publish(binary: &Path, urls: &str, toml: &str) -> Output {
+    let file = TempFile::new(toml);
+    let args = [
+        "--cluster".to_string(),
+        urls.to_string(),
+        "publish-config".to_string(),
+        file.0.display().to_string(),
+    ];
+    run_to_exit(binary, None, &args, Duration::from_secs(30))
 }
 
 impl TestFleet {
@@ -62,21 +141,42 @@ impl TestFleet {
         timing: FleetTiming,
     ) -> TestFleet {
         let nats = NatsCluster::start(nats);
+        TestFleet::start_nodes(config, mcus, nats, binary, timing, false)
+    }
+
+    /// A fleet whose nodes take accounts and rooms from KV (`[cluster] config = "kv"`):
+    /// `shared` is published with `conference-mcu publish-config` before the nodes start;
+    /// each node's own file holds `file`'s accounts and rooms (not used).
+    pub fn start_from_kv(
+        file: &TestConfig,
+        shared: &TestConfig,
+        mcus: usize,
+        nats: usize,
+        binary: PathBuf,
+    ) -> TestFleet {
+        let nats = NatsCluster::start(nats);
+        let published = publish(&binary, &nats.urls(), &shared.to_toml());
+        assert!(
+            published.status.success(),
+            "publish-config failed: {}",
+            String::from_utf8_lossy(&published.stderr)
+        );
+        TestFleet::start_nodes(file, mcus, nats, binary, FleetTiming::default(), true)
+    }
+
+    fn start_nodes(
+        config: &TestConfig,
+        mcus: usize,
+        nats: NatsCluster,
+        binary: PathBuf,
+        timing: FleetTiming,
+        from_kv: bool,
+    ) -> TestFleet {
         let nodes = (0..mcus)
             .map(|i| {
                 let name = format!("mcu{i}");
-                let toml = format!(
-                    "{}\n[admin]\nlisten = \"127.0.0.1:0\"\n\n[[admin.account]]\nusername = {:?}\n\
-                     password_hash = {:?}\n\n[cluster]\nnode = {name:?}\nheartbeat_ms = {}\n\
-                     lease_ms = {}\nsecret = \"a test fleet's shared key\"\n",
-                    config.to_toml(),
-                    OPS.0,
-                    hash_password_cheap(OPS.1),
-                    timing.heartbeat_ms,
-                    timing.lease_ms,
-                );
                 let mcu = McuProcess::spawn_with(SpawnOptions {
-                    config: Some(toml),
+                    config: Some(node_toml(config, &name, &timing, from_kv)),
                     args: vec!["--cluster".into(), nats.urls()],
                     env: vec![("CONFERENCE_MCU_LOG".into(), "info,async_nats=warn".into())],
                     binary: Some(binary.clone()),
@@ -90,9 +190,44 @@ impl TestFleet {
             nodes,
             nats,
             timing,
+            binary,
         };
         fleet.wait_all_alive(Duration::from_secs(30));
         fleet
+    }
+
+    /// `conference-mcu --cluster <this fleet's NATS> publish-config <a file of config>`.
+    pub fn publish(&self, config: &TestConfig) -> Output {
+        publish(&self.binary, &self.nats.urls(), &config.to_toml())
+    }
+
+    /// Writes `value` to the shared configuration's key as it is, the way `nats kv put`
+    /// would (no validation); returns the revision.
+    pub fn put_shared_raw(&self, value: &[u8]) -> u64 {
+        use conference_mcu::cluster::{kv, shared_config};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let js = kv::connect(&self.nats.urls(), "test").await.expect("NATS");
+            let replicas = if self.nats.servers.len() > 1 { 3 } else { 1 };
+            let store = kv::config_bucket(&js, "conference", replicas)
+                .await
+                .expect("the config bucket");
+            store
+                .put(shared_config::KEY, bytes::Bytes::copy_from_slice(value))
+                .await
+                .expect("a KV write")
+        })
+    }
+
+    /// The shared configuration's revision node `i` runs (`GET /api/cluster`).
+    pub fn config_revision(&self, i: usize) -> u64 {
+        let status = self.status(i);
+        status["config"]["revision"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no shared configuration revision: {status}"))
     }
 
     /// The node whose client address is `address` (as a redirect names it).

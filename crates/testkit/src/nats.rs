@@ -86,16 +86,22 @@ impl NatsServer {
             .iter()
             .map(|port| format!("\"nats-route://127.0.0.1:{port}\""))
             .collect();
-        format!(
+        let mut config = format!(
             "server_name: {name}\nlisten: 127.0.0.1:{port}\n\
-             jetstream {{\n  store_dir: {store:?}\n  max_memory_store: 64MB\n  max_file_store: 256MB\n}}\n\
-             cluster {{\n  name: conference-test\n  listen: 127.0.0.1:{cluster}\n  routes: [{routes}]\n}}\n",
+             jetstream {{\n  store_dir: {store:?}\n  max_memory_store: 64MB\n  max_file_store: 256MB\n}}\n",
             name = self.name,
             port = self.port,
             store = self.dir.join("store"),
-            cluster = self.cluster_port,
-            routes = routes.join(", "),
-        )
+        );
+        // A lone server runs JetStream without a cluster (one without routes refuses to).
+        if !routes.is_empty() {
+            config.push_str(&format!(
+                "cluster {{\n  name: conference-test\n  listen: 127.0.0.1:{cluster}\n  routes: [{routes}]\n}}\n",
+                cluster = self.cluster_port,
+                routes = routes.join(", "),
+            ));
+        }
+        config
     }
 
     fn start(&mut self, routes: &[u16]) {
@@ -127,7 +133,7 @@ impl NatsServer {
 }
 
 /// `n` clustered servers with JetStream (a 3-server cluster keeps R3 buckets writable
-/// with one server down).
+/// with one server down); one server runs alone.
 pub struct NatsCluster {
     pub servers: Vec<NatsServer>,
     dir: PathBuf,

@@ -34,6 +34,20 @@ pub struct ClusterSection {
     pub replicas: Option<usize>,
     /// Bucket name prefix, so several fleets can share one NATS.
     pub prefix: String,
+    /// Where accounts and rooms come from: this file, or the fleet's KV bucket
+    /// `<prefix>_config` (written by `conference-mcu publish-config`).
+    pub config: ConfigSource,
+}
+
+/// `[cluster] config`: where a node takes its accounts and rooms from (docs/CLUSTER.md).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigSource {
+    /// The `[[account]]` and `[[room]]` sections of the node's own file.
+    #[default]
+    File,
+    /// The fleet's shared configuration in NATS KV, followed while the node runs.
+    Kv,
 }
 
 impl Default for ClusterSection {
@@ -49,6 +63,7 @@ impl Default for ClusterSection {
             token_ttl_ms: 30_000,
             replicas: None,
             prefix: "conference".into(),
+            config: ConfigSource::File,
         }
     }
 }
@@ -65,6 +80,17 @@ fn valid_name(name: &str) -> bool {
 impl ClusterSection {
     pub fn enabled(&self) -> bool {
         !self.nats.is_empty()
+    }
+
+    /// The NATS servers, comma-separated, as `async_nats::connect` takes them.
+    pub fn urls(&self) -> String {
+        self.nats.join(",")
+    }
+
+    /// JetStream replicas of the buckets.
+    pub fn replicas(&self) -> usize {
+        self.replicas
+            .unwrap_or(if self.nats.len() > 1 { 3 } else { 1 })
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -115,7 +141,7 @@ impl ClusterSection {
             format!("mcu-{cleaned}")
         });
         Ok(Settings {
-            urls: self.nats.join(","),
+            urls: self.urls(),
             node,
             advertise,
             capacity: self
@@ -126,10 +152,9 @@ impl ClusterSection {
             lease: Duration::from_millis(self.lease_ms),
             secret: self.secret.clone().map(String::into_bytes),
             token_ttl: Duration::from_millis(self.token_ttl_ms),
-            replicas: self
-                .replicas
-                .unwrap_or(if self.nats.len() > 1 { 3 } else { 1 }),
+            replicas: self.replicas(),
             prefix: self.prefix.clone(),
+            config: self.config,
         })
     }
 }
@@ -148,6 +173,7 @@ pub struct Settings {
     pub token_ttl: Duration,
     pub replicas: usize,
     pub prefix: String,
+    pub config: ConfigSource,
 }
 
 #[cfg(test)]
@@ -173,6 +199,21 @@ mod tests {
                 .settings("0.0.0.0:6870".parse().unwrap(), 1)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn accounts_and_rooms_come_from_the_file_unless_kv_is_asked() {
+        let parse = |text: &str| crate::config::Config::parse(text).map(|c| c.cluster.config);
+        assert_eq!(parse("").unwrap(), ConfigSource::File);
+        assert_eq!(
+            parse("[cluster]\nconfig = \"kv\"").unwrap(),
+            ConfigSource::Kv
+        );
+        assert_eq!(
+            parse("[cluster]\nconfig = \"file\"").unwrap(),
+            ConfigSource::File
+        );
+        assert!(parse("[cluster]\nconfig = \"nats\"").is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - `<prefix>_rooms`: key `room.<id>` = [`Placement`] (JSON), taken with create-if-absent,
 //!   moved with compare-and-set on the revision, released by a delete on the revision;
 //!   key `fleet.secret` = the token key when `[cluster] secret` is not set.
+//! - `<prefix>_config` (only with `[cluster] config = "kv"`): key `shared` = the fleet's
+//!   accounts and rooms (see [`super::shared_config`]).
 
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use anyhow::Context as _;
 use async_nats::jetstream::{self, kv, stream};
 use bytes::Bytes;
 
-use super::config::Settings;
+use super::config::{ConfigSource, Settings};
 use super::placement::{NodeRecord, Placed, Placement};
 use crate::room::RoomId;
 
@@ -26,6 +28,8 @@ const SECRET_KEY: &str = "fleet.secret";
 pub struct Stores {
     pub nodes: kv::Store,
     pub rooms: kv::Store,
+    /// With `[cluster] config = "kv"` only.
+    pub config: Option<kv::Store>,
 }
 
 /// The outcome of a conditional write.
@@ -47,31 +51,36 @@ pub fn key_room(key: &str) -> Option<RoomId> {
     key.strip_prefix("room.")?.parse().ok()
 }
 
-/// Connects and opens (or creates) both buckets.
-pub async fn open(settings: &Settings) -> anyhow::Result<Stores> {
-    let addrs = settings
-        .urls
+/// Connects to NATS (`urls` comma-separated), bounded by [`OP_TIMEOUT`] per operation.
+pub async fn connect(urls: &str, name: &str) -> anyhow::Result<jetstream::Context> {
+    let addrs = urls
         .split(',')
         .map(|url| url.trim().parse::<async_nats::ServerAddr>())
         .collect::<Result<Vec<_>, _>>()
         .context("invalid NATS URL")?;
     let client = async_nats::ConnectOptions::new()
-        .name(format!("conference-mcu {}", settings.node))
+        .name(name)
         .connection_timeout(OP_TIMEOUT)
         // Reconnect forever: a NATS outage must not end a node that still serves lessons.
         .max_reconnects(None)
         .connect(addrs)
         .await
         .context("cannot reach NATS")?;
-    let js = jetstream::ContextBuilder::new()
+    Ok(jetstream::ContextBuilder::new()
         .timeout(OP_TIMEOUT)
-        .build(client);
+        .build(client))
+}
+
+/// Connects and opens (or creates) the fleet's buckets.
+pub async fn open(settings: &Settings) -> anyhow::Result<Stores> {
+    let js = connect(&settings.urls, &format!("conference-mcu {}", settings.node)).await?;
     let nodes = bucket(
         &js,
         &format!("{}_nodes", settings.prefix),
         "conference-mcu fleet: node heartbeats",
         settings.lease,
         settings.replicas,
+        1,
     )
     .await?;
     let rooms = bucket(
@@ -80,27 +89,63 @@ pub async fn open(settings: &Settings) -> anyhow::Result<Stores> {
         "conference-mcu fleet: room placements",
         Duration::ZERO,
         settings.replicas,
+        1,
     )
     .await?;
-    Ok(Stores { nodes, rooms })
+    let config = match settings.config {
+        ConfigSource::Kv => Some(config_bucket(&js, &settings.prefix, settings.replicas).await?),
+        ConfigSource::File => None,
+    };
+    Ok(Stores {
+        nodes,
+        rooms,
+        config,
+    })
+}
+
+/// Revisions of the shared configuration NATS keeps (`nats kv history`: what was published
+/// before, to compare or to publish again).
+const CONFIG_HISTORY: i64 = 10;
+
+/// The name of the bucket holding the fleet's shared accounts and rooms.
+pub fn config_bucket_name(prefix: &str) -> String {
+    format!("{prefix}_config")
+}
+
+/// Opens (or creates) `<prefix>_config`.
+pub async fn config_bucket(
+    js: &jetstream::Context,
+    prefix: &str,
+    replicas: usize,
+) -> anyhow::Result<kv::Store> {
+    bucket(
+        js,
+        &config_bucket_name(prefix),
+        "conference-mcu fleet: shared accounts and rooms",
+        Duration::ZERO,
+        replicas,
+        CONFIG_HISTORY,
+    )
+    .await
 }
 
 /// Opens a bucket, creating it when missing (the first node of a fleet does). The stream is
-/// made by hand with the KV layout (`KV_<bucket>`, subjects `$KV.<bucket>.>`, one message
-/// per key, rollups, direct gets): the client's own bucket creation first reads account
-/// limits in a form nats-server 2.9 does not send.
+/// made by hand with the KV layout (`KV_<bucket>`, subjects `$KV.<bucket>.>`, `history`
+/// messages per key, rollups, direct gets): the client's own bucket creation first reads
+/// account limits in a form nats-server 2.9 does not send.
 async fn bucket(
     js: &jetstream::Context,
     name: &str,
     description: &str,
     max_age: Duration,
     replicas: usize,
+    history: i64,
 ) -> anyhow::Result<kv::Store> {
     let config = stream::Config {
         name: format!("KV_{name}"),
         description: Some(description.into()),
         subjects: vec![format!("$KV.{name}.>")],
-        max_messages_per_subject: 1,
+        max_messages_per_subject: history,
         max_age,
         num_replicas: replicas,
         storage: stream::StorageType::File,
@@ -118,7 +163,7 @@ async fn bucket(
         .with_context(|| format!("cannot open the KV bucket {name}"))
 }
 
-async fn bounded<T, E: std::fmt::Display>(
+pub async fn bounded<T, E: std::fmt::Display>(
     op: impl Future<Output = Result<T, E>>,
 ) -> Result<T, String> {
     match tokio::time::timeout(OP_TIMEOUT, op).await {

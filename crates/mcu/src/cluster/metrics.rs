@@ -23,6 +23,8 @@ pub struct Counters {
     pub evicted: AtomicU64,
     /// Empty rooms handed back while draining.
     pub released: AtomicU64,
+    /// Revisions of the shared configuration refused (invalid; the running one kept).
+    pub config_refused: AtomicU64,
 }
 
 impl Counters {
@@ -57,7 +59,7 @@ impl Fleet {
                 alive,
             )
         };
-        let series: [(&str, &str, &str, String); 7] = [
+        let series: [(&str, &str, &str, String); 9] = [
             (
                 "cluster_lease_held",
                 "gauge",
@@ -109,6 +111,18 @@ impl Fleet {
                 "counter",
                 "Rooms whose users here were closed because the fleet moved the room.",
                 format!(" {}", load(&c.evicted)),
+            ),
+            (
+                "cluster_config_revision",
+                "gauge",
+                "KV revision of the shared accounts and rooms running here (0: from the file).",
+                format!(" {}", load(&self.config_revision)),
+            ),
+            (
+                "cluster_config_refused_total",
+                "counter",
+                "Revisions of the shared configuration refused as invalid (the running one kept).",
+                format!(" {}", load(&c.config_refused)),
             ),
         ];
         for (name, kind, help, lines) in series {

@@ -8,6 +8,8 @@
 //! - [`token`]: redirect tokens (HMAC-SHA256).
 //! - `gate`: the join path (from the connection task, beside the room core).
 //! - `node`: heartbeats, watches, re-placement of dead nodes' rooms, drain, eviction.
+//! - [`shared_config`]: accounts and rooms from KV (`[cluster] config = "kv"`), published by
+//!   `conference-mcu publish-config`, followed by a watch.
 //! - `load`: this process's CPU, for the heartbeat; `metrics`: the `/metrics` series.
 //!
 //! The room core stays unaware of the fleet: it only gets `Input::Evict` when another node
@@ -20,10 +22,11 @@ mod load;
 mod metrics;
 mod node;
 pub mod placement;
+pub mod shared_config;
 pub mod token;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -32,7 +35,7 @@ use tokio::sync::mpsc;
 use crate::room::RoomId;
 use crate::transport::forward::MediaStats;
 use crate::transport::hub::HubMsg;
-pub use config::{ClusterSection, Settings};
+pub use config::{ClusterSection, ConfigSource, Settings};
 pub use gate::Admit;
 use placement::{NodeRecord, View};
 
@@ -49,6 +52,12 @@ pub struct Fleet {
     hub: mpsc::WeakSender<HubMsg>,
     stats: Arc<MediaStats>,
     counters: metrics::Counters,
+    /// New revisions of the shared configuration, for the serve loop (`config = "kv"`).
+    config_updates: mpsc::Sender<shared_config::Update>,
+    /// The newest revision of the shared configuration the watch saw (0: none).
+    config_seen: AtomicU64,
+    /// The revision of the shared configuration running (0: none, or `config = "file"`).
+    config_revision: AtomicU64,
 }
 
 #[derive(Default)]
@@ -57,7 +66,8 @@ struct State {
     /// Rooms this node let users into, with the placement epoch it did so under: a newer
     /// epoch elsewhere makes those users stale.
     admitted: HashMap<RoomId, u64>,
-    /// Configured rooms (placements are made for these only).
+    /// Configured rooms (placements are made for these only); set at start and by each
+    /// reload, from the file or from KV.
     configured: HashSet<RoomId>,
     /// Users per room here, from the hub's last snapshot.
     local: HashMap<RoomId, u32>,
@@ -78,31 +88,37 @@ struct State {
 impl Fleet {
     /// Joins the fleet when `[cluster]` names NATS servers; the node's tasks run in the
     /// background (NATS may come later: until then placements are refused).
+    /// `shared_revision`: the revision of the shared configuration `config` holds (`config =
+    /// "kv"`); newer ones go to `config_updates`.
     pub fn start(
-        section: &ClusterSection,
+        config: &crate::config::Config,
         listening: std::net::SocketAddr,
-        max_connections: usize,
-        rooms: impl IntoIterator<Item = RoomId>,
+        shared_revision: Option<u64>,
         hub: &mpsc::Sender<HubMsg>,
         stats: Arc<MediaStats>,
+        config_updates: mpsc::Sender<shared_config::Update>,
     ) -> anyhow::Result<Option<Arc<Fleet>>> {
+        let section = &config.cluster;
         if !section.enabled() {
             return Ok(None);
         }
-        let settings = section.settings(listening, max_connections)?;
+        let settings = section.settings(listening, config.max_connections)?;
         tracing::info!(node = %settings.node, advertise = %settings.advertise, nats = %settings.urls, "joining the fleet");
         let fleet = Arc::new(Fleet {
             settings,
             stores: OnceLock::new(),
             secret: OnceLock::new(),
             state: parking_lot::Mutex::new(State {
-                configured: rooms.into_iter().collect(),
+                configured: config.rooms.iter().map(|room| room.id).collect(),
                 ..State::default()
             }),
             draining: AtomicBool::new(false),
             hub: hub.downgrade(),
             stats,
             counters: metrics::Counters::default(),
+            config_updates,
+            config_seen: AtomicU64::new(shared_revision.unwrap_or(0)),
+            config_revision: AtomicU64::new(shared_revision.unwrap_or(0)),
         });
         // Registered now: SIGUSR1's default action would end the process.
         let usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
@@ -173,9 +189,22 @@ impl Fleet {
             "connected": self.stores.get().is_some(),
             "lease_held": state.lease_until.is_some_and(|until| until > now),
             "draining": self.draining(),
+            "config": self.config_status(),
             "nodes": nodes,
             "rooms": rooms,
         })
+    }
+
+    /// Where accounts and rooms come from, for `/api/cluster`.
+    fn config_status(&self) -> serde_json::Value {
+        match self.settings.config {
+            ConfigSource::File => serde_json::json!({"from": "file"}),
+            ConfigSource::Kv => serde_json::json!({
+                "from": "kv",
+                "bucket": kv::config_bucket_name(&self.settings.prefix),
+                "revision": self.config_revision.load(Ordering::Relaxed),
+            }),
+        }
     }
 }
 

@@ -69,6 +69,7 @@ impl Fleet {
         tracing::info!(node = %self.settings.node, "fleet: connected to NATS");
         tokio::spawn(self.clone().watch_nodes());
         tokio::spawn(self.clone().watch_rooms());
+        tokio::spawn(self.clone().watch_config());
         tokio::spawn(self.clone().maintain());
     }
 
@@ -82,7 +83,6 @@ impl Fleet {
         let local = occupied(&snapshot);
         {
             let mut state = self.state.lock();
-            state.configured = snapshot.rooms.iter().map(|room| room.id).collect();
             state.record = Some(NodeRecord {
                 name: self.settings.node.clone(),
                 address: self.settings.advertise.clone(),

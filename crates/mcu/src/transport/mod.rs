@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use crate::cluster::shared_config;
 use crate::config::Config;
 use crate::room::{Core, Limits};
 use credentials::Credentials;
@@ -35,6 +36,9 @@ pub struct Options {
     pub limits: Limits,
     /// The file to reread on `SIGHUP` or `POST /api/reload` (none: reload unavailable).
     pub config_path: Option<std::path::PathBuf>,
+    /// With `[cluster] config = "kv"`: the KV revision the configuration's accounts and rooms
+    /// were read from (docs/CLUSTER.md); newer revisions are applied as they come.
+    pub shared_revision: Option<u64>,
 }
 
 impl Default for Options {
@@ -43,6 +47,7 @@ impl Default for Options {
             auth_timeout: Duration::from_secs(10),
             limits: Limits::default(),
             config_path: None,
+            shared_revision: None,
         }
     }
 }
@@ -86,13 +91,14 @@ pub async fn serve_with_admin(
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let core = Core::new(&config, options.limits.clone());
     let hub = tokio::spawn(Hub::new(core, stats.clone()).run(hub_rx));
+    let (config_tx, mut config_rx) = mpsc::channel::<shared_config::Update>(4);
     let fleet = crate::cluster::Fleet::start(
-        &config.cluster,
+        &config,
         listener.local_addr()?,
-        config.max_connections,
-        config.rooms.iter().map(|room| room.id),
+        options.shared_revision,
         &hub_tx,
         stats.clone(),
+        config_tx,
     )?;
     let shared = Arc::new(Shared {
         hub: hub_tx.clone(),
@@ -119,6 +125,8 @@ pub async fn serve_with_admin(
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|err| tracing::warn!("cannot watch SIGHUP: {err}"))
         .ok();
+    // What the last reload applied: a KV revision replaces its accounts and rooms only.
+    let mut running = config.clone();
     let mut tasks = JoinSet::new();
     let mut next_conn: u64 = 1;
     counters
@@ -131,10 +139,14 @@ pub async fn serve_with_admin(
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => None } } => {
                 tracing::info!("SIGHUP received: rereading the configuration");
-                let _ = reload(&options, &shared, &admin_state).await;
+                let _ = reload(&options, &shared, &admin_state, &mut running, Source::File).await;
             }
             Some(reply) = reload_rx.recv() => {
-                let _ = reply.send(reload(&options, &shared, &admin_state).await);
+                let _ = reply.send(reload(&options, &shared, &admin_state, &mut running, Source::File).await);
+            }
+            Some(update) = config_rx.recv() => {
+                tracing::info!(revision = update.revision, "new shared configuration in NATS");
+                let _ = reload(&options, &shared, &admin_state, &mut running, Source::Kv(update)).await;
             }
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -191,45 +203,107 @@ pub async fn serve_with_admin(
     Ok(())
 }
 
-/// Rereads the configuration file and applies it; an invalid file keeps the old one.
+/// What a reload applies.
+enum Source {
+    /// The `--config` file, reread (`SIGHUP`, `POST /api/reload`). With `[cluster] config =
+    /// "kv"` its accounts and rooms are not used: the running ones stay.
+    File,
+    /// A new revision of the fleet's shared accounts and rooms: the running configuration
+    /// with those (the file is not reread).
+    Kv(shared_config::Update),
+}
+
+/// Applies a reread file or a new shared configuration; an invalid one keeps the running
+/// configuration.
 async fn reload(
     options: &Options,
     shared: &Shared,
     admin_state: &admin::AdminState,
+    running: &mut Config,
+    source: Source,
 ) -> Result<(), String> {
-    let Some(path) = &options.config_path else {
-        tracing::warn!("reload: the MCU runs without --config, nothing to reread");
-        return Err("the MCU runs without --config".into());
+    let (loaded, revision) = match source {
+        Source::File => {
+            let Some(path) = &options.config_path else {
+                tracing::warn!("reload: the MCU runs without --config, nothing to reread");
+                return Err("the MCU runs without --config".into());
+            };
+            let loaded = Config::load(path).map(|mut config| {
+                // `[cluster]` is read at start only (`--cluster` included).
+                config.cluster = running.cluster.clone();
+                if config.cluster.config == crate::cluster::ConfigSource::Kv {
+                    shared_config::warn_unused(&config);
+                    config.accounts = running.accounts.clone();
+                    config.rooms = running.rooms.clone();
+                }
+                config
+            });
+            (loaded, None)
+        }
+        Source::Kv(update) => (
+            shared_config::apply(running, &update.value),
+            Some(update.revision),
+        ),
     };
-    let config = match Config::load(path) {
+    let config = match loaded {
         Ok(config) => config,
         Err(err) => {
-            tracing::error!("reload refused, keeping the running configuration: {err:#}");
+            match revision {
+                Some(revision) => {
+                    tracing::warn!(
+                        revision,
+                        "shared configuration from NATS refused, keeping the running configuration: {err:#}"
+                    );
+                    if let Some(fleet) = &shared.fleet {
+                        fleet.config_refused();
+                    }
+                }
+                None => {
+                    tracing::error!("reload refused, keeping the running configuration: {err:#}")
+                }
+            }
             return Err(format!("{err:#}"));
         }
     };
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }
-    let tls = match tls::TlsServer::load(&config.tls) {
-        Ok(tls) => tls,
-        Err(err) => {
-            tracing::error!("reload refused, keeping the running configuration: {err:#}");
-            return Err(format!("{err:#}"));
-        }
-    };
-    *shared.tls.write() = tls;
-    *shared.throttle.lock() = throttle::LoginThrottle::new(config.login.policy());
+    // The file's own sections; a KV revision leaves them as they run (a certificate is not
+    // reread, the login throttle keeps its counts).
+    if revision.is_none() {
+        let tls = match tls::TlsServer::load(&config.tls) {
+            Ok(tls) => tls,
+            Err(err) => {
+                tracing::error!("reload refused, keeping the running configuration: {err:#}");
+                return Err(format!("{err:#}"));
+            }
+        };
+        *shared.tls.write() = tls;
+        *shared.throttle.lock() = throttle::LoginThrottle::new(config.login.policy());
+        admin_state.set_accounts(config.admin.accounts.clone());
+    }
     *shared.credentials.write() = Arc::new(Credentials::new(&config.accounts));
-    admin_state.set_accounts(config.admin.accounts.clone());
     tracing::info!(
         accounts = config.accounts.len(),
         rooms = config.rooms.len(),
+        revision,
         "configuration reloaded"
     );
-    shared
+    *running = config.clone();
+    let rooms: Vec<crate::room::RoomId> = config.rooms.iter().map(|room| room.id).collect();
+    if let Some(fleet) = &shared.fleet {
+        fleet.rooms_coming(rooms.iter().copied());
+    }
+    let sent = shared
         .hub
         .send(HubMsg::Core(crate::room::Input::Reload(Box::new(config))))
         .await
-        .map_err(|_| "hub stopped".to_string())
+        .map_err(|_| "hub stopped".to_string());
+    if let Some(fleet) = &shared.fleet {
+        fleet.rooms_configured(rooms);
+        if let Some(revision) = revision {
+            fleet.config_applied(revision);
+        }
+    }
+    sent
 }
