@@ -130,8 +130,8 @@ fn whole_lesson_across_repeated_link_resets() {
     assert_eq!(resets, 6, "the lesson ran across resets");
 }
 
-/// The whole lesson with the three endpoints entering a fleet of three MCUs (on a
-/// three-server NATS cluster) through three different nodes: the SDK follows the fleet's
+/// The whole lesson with the three endpoints entering a fleet of three MCUs (on one
+/// nats-server) through three different nodes: the SDK follows the fleet's
 /// redirects inside `login_conference_room` (docs/PROTOCOL.md §9.1), so the endpoints' own
 /// checks, written for one MCU, pass unchanged: one call, one LOGIN_ROOM, one room.
 #[test]
@@ -141,7 +141,7 @@ fn whole_lesson_entering_a_fleet_through_three_nodes() {
     let fleet = TestFleet::start(
         &harness_support::lesson_test_config(),
         3,
-        3,
+        1,
         conference_testkit::mcu_binary(),
     );
     let args = |node: usize| endpoint_args("lesson", fleet.nodes[node].mcu.addr, LESSON_ROOM);
