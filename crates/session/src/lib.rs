@@ -53,7 +53,8 @@
 //! - `connection.rs`: one MCU connection, a driver of `conference_proto::client::ClientConn`
 //!   (the protocol itself, no I/O): connect, TLS (`tls.rs`, `tls/der.rs`), the reader and
 //!   writer tasks, reconnects and resumes; `requests.rs` the callers waiting for their
-//!   responses; `rejoin.rs` the room joined and claimed again after a refused resume.
+//!   responses; `rejoin.rs` the room joined and claimed again after a refused resume;
+//!   `redirect.rs` a join that follows a fleet's redirects to the room's node.
 //! - `send_queue.rs`: the send queue of `send_stream`; `uplink.rs`: which streams are withheld
 //!   while nobody watches them; `receive_policy.rs`: which received media is dropped when the
 //!   sink falls behind.
