@@ -1061,6 +1061,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn fleet_addresses_split_and_join_back() {
+        assert_eq!(
+            split_address("10.0.0.5:6870"),
+            Some(("10.0.0.5".into(), 6870))
+        );
+        assert_eq!(split_address("[::1]:6870"), Some(("[::1]".into(), 6870)));
+        assert_eq!(
+            split_address("mcu-a.example:1"),
+            Some(("mcu-a.example".into(), 1))
+        );
+        for bad in [
+            "",
+            "10.0.0.5",
+            "10.0.0.5:0",
+            ":6870",
+            "::1:6870",
+            "h:99999",
+            "h:x",
+        ] {
+            assert_eq!(split_address(bad), None, "{bad}");
+        }
+        assert_eq!(address_of("::1", 7), "[::1]:7");
+        assert_eq!(address_of("[::1]", 7), "[::1]:7");
+        assert_eq!(address_of("10.0.0.5", 7), "10.0.0.5:7");
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn bad_addresses_never_reach_the_network() {
         assert_eq!(resolve("not a host!", 1).await, Err(ErrorCode::AddrErr));
