@@ -11,7 +11,7 @@ use conference_proto::pb::{self, client_message::Body};
 use conference_testkit::TestConfig;
 use conference_testkit::client::TestClient;
 use conference_testkit::fleet::{
-    AdminClient, FleetTiming, JoinAnswer, Landed, TestFleet, join_carrying, join_following,
+    AdminClient, FleetTiming, JoinAnswer, TestFleet, join_carrying, join_following,
 };
 
 const LESSON: u32 = 1001;
@@ -40,24 +40,6 @@ fn signal(pid: u32, signal: libc::c_int) {
 /// A node's client address as redirects name it.
 fn addr_of(fleet: &TestFleet, i: usize) -> String {
     fleet.nodes[i].mcu.addr.to_string()
-}
-
-/// Joins `room` from node `from` as `user`, following redirects; retries while the fleet
-/// refuses (re-placement in progress) until `timeout`.
-fn land(fleet: &TestFleet, from: usize, user: &str, room: u32, timeout: Duration) -> Landed {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match join_following(fleet.nodes[from].mcu.addr, user, user, room) {
-            Ok(landed) => return landed,
-            Err(code) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "{user} could not join {room} from node {from}: code {code:#x}"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
 }
 
 /// Where room `room` lives, asked through a client logged in at node `at` (which leaves
@@ -135,7 +117,7 @@ fn three_nodes_placing_one_room_at_once_agree_on_one_home() {
 #[test]
 fn every_node_sends_a_join_to_the_one_home_and_checks_tokens() {
     let fleet = fleet();
-    let teacher = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
+    let teacher = fleet.land(0, "teacher", LESSON, Duration::from_secs(5));
     let home = fleet.index_of(&teacher.addr.to_string()).unwrap();
     let mut redirect = None;
     for i in 0..3 {
@@ -230,7 +212,7 @@ fn kill_9_of_a_home_moves_its_rooms_to_live_nodes() {
         .map(|(r, _)| *r)
         .collect();
     assert!(!rooms.is_empty());
-    let mut pupil = land(&fleet, 0, "class1", rooms[0], Duration::from_secs(5));
+    let mut pupil = fleet.land(0, "class1", rooms[0], Duration::from_secs(5));
     assert_eq!(pupil.addr, fleet.nodes[victim].mcu.addr);
     let victim_name = fleet.nodes[victim].name.clone();
     let started = Instant::now();
@@ -261,7 +243,7 @@ fn kill_9_of_a_home_moves_its_rooms_to_live_nodes() {
     );
     // The pupil's connection is gone; rejoining from any live node lands on the new home.
     assert_eq!(pupil.client.wait_closed(Duration::from_secs(5)), None);
-    let back = land(&fleet, 0, "class1", rooms[0], Duration::from_secs(5));
+    let back = fleet.land(0, "class1", rooms[0], Duration::from_secs(5));
     assert_ne!(back.addr, fleet.nodes[victim].mcu.addr);
     let expected = fleet.home_seen_by(0, rooms[0]).unwrap();
     assert_eq!(
@@ -285,7 +267,7 @@ fn a_stopped_node_hands_its_rooms_over_at_once() {
         env!("CARGO_BIN_EXE_conference-mcu").into(),
         timing,
     );
-    let mut teacher = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
+    let mut teacher = fleet.land(0, "teacher", LESSON, Duration::from_secs(5));
     let home = fleet.index_of(&teacher.addr.to_string()).unwrap();
     let stopped = Instant::now();
     let status = fleet.nodes[home].mcu.terminate(Duration::from_secs(10));
@@ -295,13 +277,7 @@ fn a_stopped_node_hands_its_rooms_over_at_once() {
         Some(ErrorCode::ServerStoped.code())
     );
     // No lease to wait for: the placement went with the node.
-    let back = land(
-        &fleet,
-        (home + 1) % 3,
-        "teacher",
-        LESSON,
-        Duration::from_secs(5),
-    );
+    let back = fleet.land((home + 1) % 3, "teacher", LESSON, Duration::from_secs(5));
     assert_ne!(back.addr, teacher.addr);
     eprintln!("back {:?} after the stop", stopped.elapsed());
     fleet.nodes.remove(home);
@@ -310,14 +286,14 @@ fn a_stopped_node_hands_its_rooms_over_at_once() {
 #[test]
 fn a_home_frozen_past_its_lease_closes_its_stale_clients() {
     let fleet = fleet();
-    let mut lesson = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
+    let mut lesson = fleet.land(0, "teacher", LESSON, Duration::from_secs(5));
     let home = fleet.index_of(&lesson.addr.to_string()).unwrap();
     let other = (home + 1) % 3;
     let pid = fleet.nodes[home].mcu.pid();
     signal(pid, libc::SIGSTOP);
     std::thread::sleep(Duration::from_millis(fleet.timing.lease_ms + 1500));
     // The room moves while its old home sleeps.
-    let moved = land(&fleet, other, "class1", LESSON, Duration::from_secs(10));
+    let moved = fleet.land(other, "class1", LESSON, Duration::from_secs(10));
     assert_ne!(moved.addr, lesson.addr, "a join landed on a frozen node");
     signal(pid, libc::SIGCONT);
     // Back, the old home sees the newer placement and sends its clients away.
@@ -361,8 +337,8 @@ fn chat_reaches(from: &mut TestClient, to: &mut TestClient) {
 #[test]
 fn nats_servers_dying_stop_no_lesson() {
     let mut fleet = fleet();
-    let mut teacher = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
-    let mut pupil = land(&fleet, 1, "class1", LESSON, Duration::from_secs(5));
+    let mut teacher = fleet.land(0, "teacher", LESSON, Duration::from_secs(5));
+    let mut pupil = fleet.land(1, "class1", LESSON, Duration::from_secs(5));
     assert_eq!(teacher.addr, pupil.addr);
     // One NATS server of three dies: lessons go on, new rooms are still placed.
     let started = Instant::now();
@@ -370,7 +346,7 @@ fn nats_servers_dying_stop_no_lesson() {
     chat_reaches(&mut teacher.client, &mut pupil.client);
     for (i, room) in (FIRST..FIRST + 3).enumerate() {
         let user = format!("class{}", i + 2);
-        let landed = land(&fleet, i, &user, room, Duration::from_secs(20));
+        let landed = fleet.land(i, &user, room, Duration::from_secs(20));
         if i == 0 {
             eprintln!(
                 "first placement after a NATS server's death: {} ms",
@@ -404,7 +380,7 @@ fn nats_servers_dying_stop_no_lesson() {
 #[test]
 fn a_draining_node_takes_no_new_rooms_and_releases_empty_ones() {
     let fleet = fleet();
-    let mut teacher = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
+    let mut teacher = fleet.land(0, "teacher", LESSON, Duration::from_secs(5));
     let drained = fleet.index_of(&teacher.addr.to_string()).unwrap();
     signal(fleet.nodes[drained].mcu.pid(), libc::SIGUSR1);
     let name = fleet.nodes[drained].name.clone();
@@ -427,20 +403,14 @@ fn a_draining_node_takes_no_new_rooms_and_releases_empty_ones() {
     // New rooms go elsewhere, whichever node is asked.
     for (i, room) in (FIRST..FIRST + 6).enumerate() {
         let user = format!("class{}", i + 1);
-        let landed = land(&fleet, i % 3, &user, room, Duration::from_secs(5));
+        let landed = fleet.land(i % 3, &user, room, Duration::from_secs(5));
         assert_ne!(
             landed.addr, teacher.addr,
             "room {room} placed on a draining node"
         );
     }
     // The running lesson still takes its users.
-    let mut pupil = land(
-        &fleet,
-        (drained + 1) % 3,
-        "class7",
-        LESSON,
-        Duration::from_secs(5),
-    );
+    let mut pupil = fleet.land((drained + 1) % 3, "class7", LESSON, Duration::from_secs(5));
     assert_eq!(pupil.addr, teacher.addr);
     chat_reaches(&mut teacher.client, &mut pupil.client);
     // Once empty, the room is handed back and the next join places it elsewhere.
@@ -456,7 +426,7 @@ fn a_draining_node_takes_no_new_rooms_and_releases_empty_ones() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let again = land(&fleet, drained, "class8", LESSON, Duration::from_secs(5));
+    let again = fleet.land(drained, "class8", LESSON, Duration::from_secs(5));
     assert_ne!(again.addr, teacher.addr);
     // The operator's way: the admin action.
     let other = (drained + 1) % 3;
@@ -488,7 +458,7 @@ fn figures_join_with_and_without_a_redirect_and_failover_time() {
         env!("CARGO_BIN_EXE_conference-mcu").into(),
         timing,
     );
-    let teacher = land(&fleet, 0, "teacher", LESSON, Duration::from_secs(5));
+    let teacher = fleet.land(0, "teacher", LESSON, Duration::from_secs(5));
     let home = fleet.index_of(&teacher.addr.to_string()).unwrap();
     let other = (home + 1) % 3;
     let (mut direct, mut redirected) = (Vec::new(), Vec::new());
@@ -627,8 +597,8 @@ fn accounts_and_rooms_from_kv_reach_every_node_and_follow_each_publish() {
         );
     }
     // An account and a room that exist only in KV are served, whichever node is asked.
-    let mut guest = land(&fleet, 1, "guest", KV_ROOM, Duration::from_secs(5));
-    let mut teacher = land(&fleet, 2, "teacher", KV_ROOM, Duration::from_secs(5));
+    let mut guest = fleet.land(1, "guest", KV_ROOM, Duration::from_secs(5));
+    let mut teacher = fleet.land(2, "teacher", KV_ROOM, Duration::from_secs(5));
     assert_eq!(guest.addr, teacher.addr);
     // The files' own rooms are not: KV replaces them.
     for i in 0..3 {
@@ -651,7 +621,7 @@ fn accounts_and_rooms_from_kv_reach_every_node_and_follow_each_publish() {
     let mut homes = HashSet::new();
     for i in 0..3 {
         let user = format!("class{}", i + 1);
-        homes.insert(land(&fleet, i, &user, KV_ROOM_2, Duration::from_secs(5)).addr);
+        homes.insert(fleet.land(i, &user, KV_ROOM_2, Duration::from_secs(5)).addr);
     }
     assert_eq!(
         homes.len(),
@@ -766,13 +736,13 @@ fn an_invalid_shared_configuration_is_refused_and_nothing_changes() {
             ErrorCode::RoomUnexist.code()
         );
     }
-    let guest = land(&fleet, 0, "guest", KV_ROOM, Duration::from_secs(5));
+    let guest = fleet.land(0, "guest", KV_ROOM, Duration::from_secs(5));
     drop(guest);
     // The watch outlived the bad revisions: a valid publish is applied.
     let revision =
         published_revision(&fleet.publish(&shared_config().room(KV_ROOM_2, "Good", "teacher", 16)));
     assert!(revision > invalid);
-    land(&fleet, 2, "class2", KV_ROOM_2, Duration::from_secs(5));
+    fleet.land(2, "class2", KV_ROOM_2, Duration::from_secs(5));
 }
 
 #[test]

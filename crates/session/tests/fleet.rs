@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::Client;
 use conference_session::{ErrorCode, SdkConfig, StateId};
 use conference_testkit::client::TestClient;
-use conference_testkit::fleet::{Landed, TestFleet, join_following};
+use conference_testkit::fleet::{Landed, TestFleet};
 use conference_testkit::{TestConfig, mcu_binary};
 
 const LESSON: u32 = 1001;
@@ -35,16 +35,7 @@ fn init_log() {
 /// A testkit client in the lesson through node `from`, following redirects; retried while
 /// the fleet re-places the room.
 fn land(fleet: &TestFleet, from: usize, user: &str) -> Landed {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match join_following(fleet.nodes[from].mcu.addr, user, user, LESSON) {
-            Ok(landed) => return landed,
-            Err(code) => {
-                assert!(Instant::now() < deadline, "{user} cannot join: {code:#x}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
+    fleet.land(from, user, LESSON, Duration::from_secs(10))
 }
 
 /// The node hosting the lesson, as node `at` sees it.

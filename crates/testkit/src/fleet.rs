@@ -230,6 +230,24 @@ impl TestFleet {
             .unwrap_or_else(|| panic!("no shared configuration revision: {status}"))
     }
 
+    /// `user` (password = user name) in `room` through node `from`, following redirects;
+    /// retried while the fleet refuses (a re-placement in progress) until `timeout`.
+    pub fn land(&self, from: usize, user: &str, room: u32, timeout: Duration) -> Landed {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match join_following(self.nodes[from].mcu.addr, user, user, room) {
+                Ok(landed) => return landed,
+                Err(code) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "{user} could not join {room} from node {from}: code {code:#x}"
+                    );
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    }
+
     /// The node whose client address is `address` (as a redirect names it).
     pub fn index_of(&self, address: &str) -> Option<usize> {
         self.nodes
