@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use crate::classroom::Clients;
 use crate::schedule::Publisher;
 use crate::streams::{StreamInfo, StreamTable};
-use crate::tracker::{RxCounters, Tracker};
+use crate::tracker::{self, RxCounters, Tracker};
 use crate::workload::StreamKind;
 
 /// The runtime all NATS clients of a run share: as many workers as cores.
@@ -246,20 +246,11 @@ impl Clients for Classroom {
     }
 
     fn delivered_frames(&self) -> u64 {
-        self.clients
-            .iter()
-            .map(|c| c.tracker.lock().counters.frames)
-            .sum()
+        tracker::delivered(self.clients.iter().map(|c| &*c.tracker))
     }
 
     fn finish(&self) -> RxCounters {
-        let mut total = RxCounters::default();
-        for client in &self.clients {
-            let mut tracker = client.tracker.lock();
-            tracker.finish();
-            total.merge(&tracker.counters);
-        }
-        total
+        tracker::finish_all(self.clients.iter().map(|c| &*c.tracker))
     }
 
     fn client_drops(&self) -> u64 {

@@ -31,7 +31,7 @@ use crate::accounts;
 use crate::classroom::Clients;
 use crate::schedule::Publisher;
 use crate::streams::{StreamInfo, StreamTable};
-use crate::tracker::{RxCounters, Tracker};
+use crate::tracker::{self, RxCounters, Tracker};
 use crate::workload::StreamKind;
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -301,20 +301,11 @@ impl Clients for Classroom {
     }
 
     fn delivered_frames(&self) -> u64 {
-        self.clients
-            .iter()
-            .map(|c| c.tracker.lock().counters.frames)
-            .sum()
+        tracker::delivered(self.clients.iter().map(|c| &*c.tracker))
     }
 
     fn finish(&self) -> RxCounters {
-        let mut total = RxCounters::default();
-        for client in &self.clients {
-            let mut tracker = client.tracker.lock();
-            tracker.finish();
-            total.merge(&tracker.counters);
-        }
-        total
+        tracker::finish_all(self.clients.iter().map(|c| &*c.tracker))
     }
 
     fn client_drops(&self) -> u64 {

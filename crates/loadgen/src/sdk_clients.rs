@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use crate::classroom::Clients;
 use crate::schedule::Publisher;
 use crate::streams::{StreamInfo, StreamTable};
-use crate::tracker::{RxCounters, Tracker};
+use crate::tracker::{self, RxCounters, Tracker};
 use crate::workload::StreamKind;
 use crate::{accounts, procstat};
 
@@ -297,10 +297,7 @@ impl Clients for Classroom {
     }
 
     fn delivered_frames(&self) -> u64 {
-        self.clients
-            .iter()
-            .map(|c| c.state.tracker.lock().counters.frames)
-            .sum()
+        tracker::delivered(self.clients.iter().map(|c| &c.state.tracker))
     }
 
     fn finish(&self) -> RxCounters {

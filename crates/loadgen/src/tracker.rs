@@ -91,6 +91,24 @@ impl RxCounters {
     }
 }
 
+/// Whole frames received so far by these clients' trackers.
+pub fn delivered<'a>(trackers: impl Iterator<Item = &'a parking_lot::Mutex<Tracker>>) -> u64 {
+    trackers.map(|tracker| tracker.lock().counters.frames).sum()
+}
+
+/// Finishes these clients' trackers (open frames count as cut) and merges their counters.
+pub fn finish_all<'a>(
+    trackers: impl Iterator<Item = &'a parking_lot::Mutex<Tracker>>,
+) -> RxCounters {
+    let mut total = RxCounters::default();
+    for tracker in trackers {
+        let mut tracker = tracker.lock();
+        tracker.finish();
+        total.merge(&tracker.counters);
+    }
+    total
+}
+
 /// The receive-side checker of one client.
 pub struct Tracker {
     epoch: Instant,

@@ -88,22 +88,28 @@ impl Fleet {
                 "cluster_joins_total",
                 "counter",
                 "JoinRoom decisions of the fleet gate.",
-                format!(
-                    "{{outcome=\"local\"}} {}\nconference_cluster_joins_total{{outcome=\"redirect\"}} {}\nconference_cluster_joins_total{{outcome=\"refused\"}} {}",
-                    load(&c.joins_local),
-                    load(&c.redirects),
-                    load(&c.refused)
+                labelled(
+                    "cluster_joins_total",
+                    "outcome",
+                    &[
+                        ("local", load(&c.joins_local)),
+                        ("redirect", load(&c.redirects)),
+                        ("refused", load(&c.refused)),
+                    ],
                 ),
             ),
             (
                 "cluster_placements_total",
                 "counter",
                 "Placements this node wrote: at a join, re-placing a dead node's rooms, releasing empty rooms while draining.",
-                format!(
-                    "{{why=\"join\"}} {}\nconference_cluster_placements_total{{why=\"dead_home\"}} {}\nconference_cluster_placements_total{{why=\"released\"}} {}",
-                    load(&c.placed),
-                    load(&c.replaced),
-                    load(&c.released)
+                labelled(
+                    "cluster_placements_total",
+                    "why",
+                    &[
+                        ("join", load(&c.placed)),
+                        ("dead_home", load(&c.replaced)),
+                        ("released", load(&c.released)),
+                    ],
                 ),
             ),
             (
@@ -130,5 +136,26 @@ impl Fleet {
             let _ = writeln!(out, "# TYPE conference_{name} {kind}");
             let _ = writeln!(out, "conference_{name}{lines}");
         }
+    }
+}
+
+/// The samples of series `name` with one value each of `label`, as the caller's loop prints
+/// them: the first after the name it writes, the others on lines of their own.
+fn labelled(name: &str, label: &str, samples: &[(&str, u64)]) -> String {
+    samples
+        .iter()
+        .map(|(value, n)| format!("{{{label}=\"{value}\"}} {n}"))
+        .collect::<Vec<_>>()
+        .join(&format!("\nconference_{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn labelled_samples_continue_the_series_line_by_line() {
+        assert_eq!(
+            super::labelled("x_total", "why", &[("a", 1), ("b", 2)]),
+            "{why=\"a\"} 1\nconference_x_total{why=\"b\"} 2"
+        );
     }
 }
